@@ -1,0 +1,30 @@
+import type { System } from '../system/index.js';
+import { argsImports } from './args.js';
+import { clockImports } from './clock.js';
+import { fdImports } from './fd.js';
+import { GuestMemory } from './memory.js';
+import { pathImports } from './path.js';
+import { pollImports } from './poll.js';
+import { procImports } from './proc.js';
+import { randomImports } from './random.js';
+import { sockImports } from './sock.js';
+
+export { GuestMemory } from './memory.js';
+
+/**
+ * The `wasi_snapshot_preview1` import object for one guest: every function decodes guest
+ * memory through `mem` and calls `sys`. Bind the instance's memory with `mem.bind()` before
+ * the guest runs.
+ */
+export function wasiImports(sys: System, mem: GuestMemory): Record<string, (...args: never[]) => unknown> {
+  return {
+    ...argsImports(sys, mem),
+    ...clockImports(sys, mem),
+    ...fdImports(sys, mem),
+    ...pathImports(sys, mem),
+    ...pollImports(sys, mem),
+    ...procImports(sys),
+    ...randomImports(sys, mem),
+    ...sockImports(sys, mem),
+  };
+}

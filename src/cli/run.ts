@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { Runtime, type MountConfig } from '../runtime/index.js';
+import { parseFlags, UsageError } from './args.js';
+
+export const runHelp = `Usage: wtm run [flags] MODULE [--] [ARGS...]
+
+Runs a WASI (wasm32-wasip1) command module in a sandbox. Everything after MODULE goes to the
+guest; argv[0] is MODULE as given. wtm's own messages go to stderr; stdout is the guest's.
+
+By default the process is trusted: it sees the host's / and environment, and relative paths
+resolve against the current directory (see docs/sandbox.md for how wasi-libc maps them).
+
+Flags:
+  --dir HOST:GUEST[:ro]   mount the host directory HOST at GUEST in the guest's tree
+                          (repeatable; :ro makes it read-only). --dir HOST:/ replaces the
+                          host's root.
+  --env KEY=VALUE         set an environment variable (repeatable)
+  --no-host               untrusted: see only --dir mounts and --env variables
+  -h, --help              show this help
+
+Exit status: the guest's exit code; ${134} if it trapped; 1 if it could not start; 2 for a
+command-line mistake.`;
+
+/** Parses `--dir HOST:GUEST[:ro]`. */
+export function parseDir(spec: string): MountConfig {
+  let s = spec;
+  let readonly = false;
+  if (s.endsWith(':ro')) {
+    readonly = true;
+    s = s.slice(0, -3);
+  } else if (s.endsWith(':rw')) {
+    s = s.slice(0, -3);
+  }
+  const colon = s.lastIndexOf(':');
+  if (colon <= 0 || colon === s.length - 1) throw new UsageError(`--dir ${spec}: expected HOST:GUEST[:ro], e.g. --dir ./data:/data`);
+  const guest = s.slice(colon + 1);
+  if (!guest.startsWith('/')) throw new UsageError(`--dir ${spec}: the guest path must be absolute (${guest})`);
+  return { host: path.resolve(s.slice(0, colon)), guest, readonly };
+}
+
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, {
+    dir: { value: true, repeat: true },
+    env: { value: true, repeat: true },
+    'no-host': { value: false },
+    help: { value: false },
+    h: { value: false },
+  }, true);
+  if (p.flags.has('help') || p.flags.has('h')) {
+    process.stdout.write(runHelp + '\n');
+    return 0;
+  }
+  const module = p.positionals[0];
+  if (module === undefined) throw new UsageError('wtm run needs a MODULE (a .wasm file)');
+  const env: string[] = [];
+  const noHost = p.flags.has('no-host');
+  if (!noHost) {
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.push(`${k}=${v}`);
+    env.push(`PWD=${process.cwd()}`);
+  }
+  for (const e of p.flags.get('env') ?? []) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env ${e}: expected KEY=VALUE`);
+    const key = e.slice(0, eq + 1);
+    const at = env.findIndex((x) => x.startsWith(key));
+    if (at >= 0) env.splice(at, 1);
+    env.push(e);
+  }
+  const mounts = (p.flags.get('dir') ?? []).map(parseDir);
+  const runtime = new Runtime();
+  const result = await runtime.run({
+    module,
+    args: p.rest,
+    argv0: module,
+    env,
+    mounts,
+    hostAccess: !noHost,
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
+  if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
+  if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);
+  return result.exitCode;
+}

@@ -1,0 +1,270 @@
+import fs from 'node:fs';
+import { Errno, errnoFromHostError, type Dirent, type Filestat, type Out } from '../system/index.js';
+import { fillFilestat, filetypeOfMode } from './hoststat.js';
+import { setHostTimes } from './hosttimes.js';
+import { OpenFlags, type Dir, type File, type FileSystem } from './types.js';
+
+const C = fs.constants;
+
+/**
+ * On Linux, `/proc/self/fd/N/name` names `name` inside the directory open as fd N, wherever
+ * that directory is now: the kernel jumps straight to the open directory and looks up one
+ * name. That is `openat(N, name)`, which Node lacks, and it leaves no window in which a
+ * concurrent writer could swap a checked directory for a symlink. Without /proc (not Linux) we
+ * fall back to host paths, which leaves that race open (docs/sandbox.md).
+ */
+export const PROC_FD_AT = fs.existsSync('/proc/self/fd');
+
+/** A host directory as a file system. */
+export class HostFs implements FileSystem {
+  readonly description: string;
+  constructor(readonly hostPath: string) {
+    this.description = `host:${hostPath}`;
+  }
+
+  openRoot(): Dir | number {
+    try {
+      const fd = fs.openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
+      return new HostDir(this, fd, fs.realpathSync(this.hostPath));
+    } catch (e) {
+      return -errnoFromHostError(e);
+    }
+  }
+}
+
+function fail(e: unknown): number {
+  return -errnoFromHostError(e);
+}
+
+class HostDir implements Dir {
+  readonly kind = 'dir';
+  /** Prefix that names an entry of this directory: `/proc/self/fd/N/` (or the host path). */
+  private readonly at: string;
+  constructor(readonly fsys: HostFs, readonly fd: number, hostPath: string) {
+    this.at = PROC_FD_AT ? `/proc/self/fd/${fd}/` : hostPath + '/';
+  }
+
+  private p(name: string): string {
+    return this.at + name;
+  }
+
+  lstat(name: string, out: Filestat): number {
+    try {
+      const st = fs.lstatSync(this.p(name), { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) return Errno.NOENT;
+      fillFilestat(st, out);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+
+  openDir(name: string): Dir | number {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.p(name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    } catch (e) {
+      const errno = errnoFromHostError(e);
+      // O_DIRECTORY|O_NOFOLLOW on a symlink answers NOTDIR: tell the caller it is a link.
+      if (errno === Errno.NOTDIR && this.isSymlink(name)) return -Errno.LOOP;
+      return -errno;
+    }
+    return new HostDir(this.fsys, fd, PROC_FD_AT ? '' : this.at + name);
+  }
+
+  private isSymlink(name: string): boolean {
+    try {
+      return fs.lstatSync(this.p(name)).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  }
+
+  open(name: string, flags: number): Dir | File | number {
+    // POSIX leaves O_TRUNC|O_RDONLY undefined; Linux truncates. Refuse before touching anything.
+    if ((flags & OpenFlags.TRUNC) && !(flags & OpenFlags.WRITE)) return -Errno.INVAL;
+    let oflags = C.O_NOFOLLOW;
+    const write = (flags & OpenFlags.WRITE) !== 0;
+    const read = (flags & OpenFlags.READ) !== 0;
+    oflags |= write ? (read ? C.O_RDWR : C.O_WRONLY) : C.O_RDONLY;
+    if (flags & OpenFlags.CREATE) oflags |= C.O_CREAT;
+    if (flags & OpenFlags.EXCL) oflags |= C.O_EXCL;
+    if (flags & OpenFlags.TRUNC) oflags |= C.O_TRUNC;
+    if (flags & OpenFlags.DIRECTORY) oflags |= C.O_DIRECTORY;
+    if (flags & OpenFlags.APPEND) oflags |= C.O_APPEND;
+    // Never block on a FIFO a guest opens.
+    oflags |= C.O_NONBLOCK;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.p(name), oflags, 0o666);
+    } catch (e) {
+      const errno = errnoFromHostError(e);
+      if (errno === Errno.NOTDIR && (flags & OpenFlags.DIRECTORY) && this.isSymlink(name)) return -Errno.LOOP;
+      return -errno;
+    }
+    let mode: number;
+    try {
+      mode = fs.fstatSync(fd).mode;
+    } catch (e) {
+      fs.closeSync(fd);
+      return fail(e);
+    }
+    if ((mode & C.S_IFMT) === C.S_IFDIR) {
+      if (PROC_FD_AT) return new HostDir(this.fsys, fd, '');
+      return new HostDir(this.fsys, fd, this.at + name);
+    }
+    return new HostFile(fd, filetypeOfMode(mode));
+  }
+
+  readlink(name: string, out: Out<string>): number {
+    try {
+      out.value = fs.readlinkSync(this.p(name), 'utf8');
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+
+  mkdir(name: string): number {
+    return this.call(() => fs.mkdirSync(this.p(name), 0o777));
+  }
+  rmdir(name: string): number {
+    if (name === '.') return Errno.INVAL;
+    return this.call(() => fs.rmdirSync(this.p(name)));
+  }
+  unlink(name: string): number {
+    return this.call(() => fs.unlinkSync(this.p(name)));
+  }
+  symlink(target: string, name: string): number {
+    return this.call(() => fs.symlinkSync(target, this.p(name)));
+  }
+  rename(name: string, toDir: Dir, toName: string): number {
+    if (!(toDir instanceof HostDir)) return Errno.XDEV;
+    return this.call(() => fs.renameSync(this.p(name), toDir.p(toName)));
+  }
+  link(name: string, toDir: Dir, toName: string): number {
+    if (!(toDir instanceof HostDir)) return Errno.XDEV;
+    return this.call(() => fs.linkSync(this.p(name), toDir.p(toName)));
+  }
+  utimes(name: string, atim: bigint, mtim: bigint, fstflags: number): number {
+    return setHostTimes(this.p(name), false, atim, mtim, fstflags);
+  }
+  stat(out: Filestat): number {
+    try {
+      fillFilestat(fs.fstatSync(this.fd, { bigint: true }), out);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  readdir(out: Out<Dirent[]>): number {
+    try {
+      const names = fs.readdirSync(this.at.slice(0, -1));
+      const list: Dirent[] = [];
+      for (const name of names) {
+        const st = fs.lstatSync(this.p(name), { bigint: true, throwIfNoEntry: false });
+        if (st === undefined) continue; // removed meanwhile
+        list.push({ next: 0, ino: st.ino, type: filetypeOfMode(Number(st.mode)), name });
+      }
+      out.value = list;
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  sync(): number {
+    return this.call(() => fs.fsyncSync(this.fd));
+  }
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+  sameFileSystem(other: Dir): boolean {
+    return other instanceof HostDir && other.fsys === this.fsys;
+  }
+  private call(f: () => void): number {
+    try {
+      f();
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+}
+
+class HostFile implements File {
+  readonly kind = 'file';
+  constructor(readonly fd: number, readonly filetype: number) {}
+
+  pread(buf: Uint8Array, position: number): number {
+    try {
+      return fs.readSync(this.fd, buf, 0, buf.byteLength, this.filetype === 4 ? position : null);
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  pwrite(buf: Uint8Array, position: number, append: boolean): number {
+    try {
+      // With O_APPEND the kernel writes at the end whatever the position says.
+      return fs.writeSync(this.fd, buf, 0, buf.byteLength, append || this.filetype !== 4 ? null : position);
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  stat(out: Filestat): number {
+    try {
+      fillFilestat(fs.fstatSync(this.fd, { bigint: true }), out);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  truncate(size: number): number {
+    try {
+      fs.ftruncateSync(this.fd, size);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  allocate(offset: number, len: number): number {
+    try {
+      const size = fs.fstatSync(this.fd).size;
+      if (offset + len > size) fs.ftruncateSync(this.fd, offset + len);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  utimes(atim: bigint, mtim: bigint, fstflags: number): number {
+    if (PROC_FD_AT) return setHostTimes(`/proc/self/fd/${this.fd}`, true, atim, mtim, fstflags, this.fd);
+    return setHostTimes('', true, atim, mtim, fstflags, this.fd);
+  }
+  sync(): number {
+    try {
+      fs.fsyncSync(this.fd);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  datasync(): number {
+    try {
+      fs.fdatasyncSync(this.fd);
+      return 0;
+    } catch (e) {
+      return errnoFromHostError(e);
+    }
+  }
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+

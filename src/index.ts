@@ -1,0 +1,8 @@
+export * from './runtime/index.js';
+export * from './system/index.js';
+export { Sandbox, type SandboxOptions, type Preopen } from './sandbox/sandbox.js';
+export { GuestMemory, wasiImports } from './abi/index.js';
+export { HostFs } from './fs/hostfs.js';
+export { MemFs, memfsFromTree } from './fs/memfs.js';
+export { ReadOnlyFs } from './fs/readonly.js';
+export type { FileSystem, Dir, File } from './fs/types.js';

@@ -1,0 +1,40 @@
+/** A mount as plain data: a host directory placed in the guest's tree. */
+export interface MountConfig {
+  /** Host directory. */
+  host: string;
+  /** Absolute guest path. */
+  guest: string;
+  readonly?: boolean;
+}
+
+/** A preopen as plain data (see sandbox Preopen). */
+export interface PreopenConfig {
+  name: string;
+  guestPath: string;
+}
+
+export type StdinConfig = 'inherit' | 'null' | Uint8Array;
+export type OutputConfig = 'inherit' | 'pipe' | 'null';
+
+/**
+ * Everything a worker needs to run one process, as structured-clonable data: this is what a
+ * task queue will one day carry to another machine (with the module by digest).
+ */
+export interface ProcessConfig {
+  args: string[];
+  env: string[];
+  mounts: MountConfig[];
+  preopens: PreopenConfig[];
+  stdin: StdinConfig;
+  stdout: OutputConfig;
+  stderr: OutputConfig;
+}
+
+/** What a worker reports when the process has ended. */
+export interface ExitReport {
+  exitCode: number;
+  /** Set when the guest trapped: the trap message and the wasm stack. */
+  trap?: string;
+  /** Set when wtm could not start the guest (bad module, missing import, bad mount). */
+  error?: string;
+}

@@ -1,0 +1,76 @@
+import { Errno, type Dirent } from '../system/index.js';
+import type { File } from '../fs/types.js';
+import type { DirNode } from '../fs/vfs.js';
+
+/**
+ * One open file descriptor of a guest. A single class for files, directories and stdio keeps
+ * property access monomorphic on the hot path.
+ */
+export class FdEntry {
+  /** Open file (regular file or stdio stream), or null for a directory. */
+  file: File | null = null;
+  /** Directory node, or null for a file. The fd owns `dir.dir`. */
+  dir: DirNode | null = null;
+  /** Current offset; -1 means "at the end, not yet measured" (after an append). */
+  pos = 0;
+  /** The preopen name, when this fd was given to the guest at start. */
+  preopen: string | null = null;
+  /** Directory listing kept between fd_readdir calls that continue a listing. */
+  listing: Dirent[] | null = null;
+  /** The fd lives on a read-only mount. */
+  readonly = false;
+  constructor(
+    public filetype: number,
+    public rightsBase: number,
+    public rightsInheriting: number,
+    public flags: number,
+  ) {}
+
+  close(): void {
+    if (this.file !== null) this.file.close();
+    if (this.dir !== null) this.dir.dir.close();
+    this.file = null;
+    this.dir = null;
+  }
+}
+
+/** The fd table: a dense array where `undefined` is a free slot. */
+export class FdTable {
+  private readonly entries: (FdEntry | undefined)[] = [];
+
+  get(fd: number): FdEntry | undefined {
+    return this.entries[fd];
+  }
+
+  /** Places an entry at the lowest free fd and returns it (-MFILE past 2^20 fds). */
+  add(entry: FdEntry): number {
+    const n = this.entries.length;
+    for (let fd = 0; fd < n; fd++) {
+      if (this.entries[fd] === undefined) {
+        this.entries[fd] = entry;
+        return fd;
+      }
+    }
+    if (n >= 1 << 20) return -Errno.MFILE;
+    this.entries.push(entry);
+    return n;
+  }
+
+  set(fd: number, entry: FdEntry): void {
+    this.entries[fd] = entry;
+  }
+
+  remove(fd: number): FdEntry | undefined {
+    const e = this.entries[fd];
+    if (e !== undefined) {
+      this.entries[fd] = undefined;
+      while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
+    }
+    return e;
+  }
+
+  closeAll(): void {
+    for (const e of this.entries) e?.close();
+    this.entries.length = 0;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './errno.js';
+export * from './types.js';
+export * from './system.js';
