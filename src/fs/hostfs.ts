@@ -113,7 +113,7 @@ class HostDir implements Dir {
       if (PROC_FD_AT) return new HostDir(this.fsys, fd, '');
       return new HostDir(this.fsys, fd, this.at + name);
     }
-    return new HostFile(fd, filetypeOfMode(mode));
+    return new HostFile(fd, filetypeOfMode(mode), oflags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC));
   }
 
   readlink(name: string, out: Out<string>): number {
@@ -197,7 +197,27 @@ class HostDir implements Dir {
 
 class HostFile implements File {
   readonly kind = 'file';
-  constructor(readonly fd: number, readonly filetype: number) {}
+  constructor(public fd: number, readonly filetype: number, private oflags: number) {}
+
+  /**
+   * Puts the host fd in or out of O_APPEND to match the guest's fdflags. Node has no fcntl, so
+   * the file is opened again through /proc/self/fd/N (same file, new open description).
+   */
+  private setAppend(append: boolean): number {
+    if (((this.oflags & C.O_APPEND) !== 0) === append) return 0;
+    if (!PROC_FD_AT) return -Errno.NOTSUP;
+    const oflags = this.oflags ^ C.O_APPEND;
+    // Not O_NOFOLLOW here: /proc/self/fd/N is itself a (magic) link to the open file.
+    try {
+      const fd = fs.openSync(`/proc/self/fd/${this.fd}`, oflags & ~C.O_NOFOLLOW);
+      fs.closeSync(this.fd);
+      this.fd = fd;
+      this.oflags = oflags;
+      return 0;
+    } catch (e) {
+      return fail(e);
+    }
+  }
 
   pread(buf: Uint8Array, position: number): number {
     try {
@@ -207,6 +227,10 @@ class HostFile implements File {
     }
   }
   pwrite(buf: Uint8Array, position: number, append: boolean): number {
+    if (this.filetype === 4 && ((this.oflags & C.O_APPEND) !== 0) !== append) {
+      const e = this.setAppend(append);
+      if (e < 0) return e;
+    }
     try {
       // With O_APPEND the kernel writes at the end whatever the position says.
       return fs.writeSync(this.fd, buf, 0, buf.byteLength, append || this.filetype !== 4 ? null : position);

@@ -115,9 +115,12 @@ export class PathCalls {
     if (this.dirNamed(from) !== null) return Errno.PERM;
     if (this.dirNamed(to) !== null) return Errno.EXIST;
     if (from.trailingSlash || to.trailingSlash) {
+      // As Linux: a directory source is PERM; `new/` names a directory that cannot be made.
       const e = from.parent.dir.lstat(from.name, this.scratch);
       if (e !== 0) return e;
-      return this.scratch.filetype === Filetype.DIRECTORY ? Errno.PERM : Errno.NOTDIR;
+      if (this.scratch.filetype === Filetype.DIRECTORY) return Errno.PERM;
+      if (from.trailingSlash) return Errno.NOTDIR;
+      return to.parent.dir.lstat(to.name, this.scratch) === 0 ? Errno.EXIST : Errno.NOENT;
     }
     if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
     return from.parent.dir.link(from.name, to.parent.dir, to.name);
