@@ -138,8 +138,10 @@ export class PathCalls {
     // Rights the new fd may have are those the directory passes on.
     const base = rightsBase & start.rightsInheriting;
     const inheriting = rightsInheriting & start.rightsInheriting;
-    const write = (base & WRITE_ACCESS) !== 0 || (fdflags & FdFlags.APPEND) !== 0 || (oflags & OFlags.TRUNC) !== 0;
-    const read = (base & READ_ACCESS) !== 0 || !write;
+    // The access mode follows the rights asked for (so asking to write on a read-only mount
+    // fails with ROFS at open, rather than opening read-only and failing later).
+    const write = (rightsBase & WRITE_ACCESS) !== 0 || (fdflags & FdFlags.APPEND) !== 0 || (oflags & OFlags.TRUNC) !== 0;
+    const read = (rightsBase & READ_ACCESS) !== 0 || !write;
     let flags = (read ? OpenFlags.READ : 0) | (write ? OpenFlags.WRITE : 0);
     if (oflags & OFlags.CREAT) flags |= OpenFlags.CREATE;
     if (oflags & OFlags.EXCL) flags |= OpenFlags.EXCL;
