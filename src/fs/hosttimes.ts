@@ -44,6 +44,13 @@ export function setHostTimes(path: string, follow: boolean, atim: bigint, mtim: 
       return errnoFromHostError(e);
     }
   }
+  // `touch -c` quietly does nothing for a missing file: check it exists first.
+  try {
+    if (fd !== undefined) fs.fstatSync(fd);
+    else fs.lstatSync(path);
+  } catch (e) {
+    return errnoFromHostError(e);
+  }
   const target = path.startsWith('/proc/self/') ? `/proc/${process.pid}/` + path.slice('/proc/self/'.length) : path;
   if (target === '') return Errno.NOTSUP;
   const results: number[] = [];

@@ -49,9 +49,8 @@ export class PathCalls {
     if (typeof start === 'number') return start;
     const lookup = new Lookup(this.vfs);
     let r = lookup.resolve(start, path);
-    if (!follow) return r;
-    // Follow final links: lstat the last component and walk on while it is a symlink.
-    while (typeof r !== 'number' && r.name !== '.' && this.mountChild(r) === null) {
+    // Follow final links (always for `name/`): lstat the last component, walk on while a link.
+    while (typeof r !== 'number' && (follow || r.trailingSlash) && r.name !== '.' && this.mountChild(r) === null) {
       const e = r.parent.dir.lstat(r.name, this.scratch);
       if (e !== 0 || this.scratch.filetype !== Filetype.SYMBOLIC_LINK) break;
       r = lookup.followLast(r);
@@ -163,6 +162,8 @@ export class PathCalls {
         if (typeof own === 'number') return own;
         return this.addDir(own, base, inheriting, fdflags);
       }
+      // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
+      if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
       const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
       if (h === -Errno.LOOP && !exclusive && (follow || r.trailingSlash)) {
         r = lookup.followLast(r);

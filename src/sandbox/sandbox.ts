@@ -195,8 +195,8 @@ export class Sandbox extends PathCalls implements System {
   fdRead(fd: number, iovs: Uint8Array[]): number {
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.BADF;
+    if (e.file === null) return -Errno.BADF; // a directory, as wasmtime answers
     if ((e.rightsBase & Rights.FD_READ) === 0) return -Errno.NOTCAPABLE;
-    if (e.file === null) return -Errno.ISDIR;
     let pos = e.pos;
     if (pos < 0) {
       pos = this.endOf(e);
@@ -274,8 +274,8 @@ export class Sandbox extends PathCalls implements System {
   fdWrite(fd: number, iovs: Uint8Array[]): number {
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.BADF;
+    if (e.file === null) return -Errno.BADF; // a directory, as wasmtime answers
     if ((e.rightsBase & Rights.FD_WRITE) === 0) return -Errno.NOTCAPABLE;
-    if (e.file === null) return -Errno.ISDIR;
     if (e.flags & FdFlags.APPEND) {
       const n = writev(e, iovs, 0, true);
       if (n >= 0) e.pos = -1;
