@@ -1,0 +1,104 @@
+// The CLI as a user meets it: exit codes, one-line errors for bad input, stdout left to the guest.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wtm = path.join(root, 'bin/wtm.js');
+const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
+
+function run(args, opts = {}) {
+  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 30000, ...opts });
+}
+
+/** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */
+function assertOneLineError(r, code, pattern) {
+  assert.equal(r.status, code, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
+}
+
+test('hello runs and prints its arguments', () => {
+  const r = run(['run', path.join(root, 'examples/hello.wasm'), 'a', 'b']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from wasm a b\n');
+});
+
+test('--help explains run and the commands', () => {
+  const r = run(['run', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--dir HOST:GUEST\[:ro\]/);
+  assert.match(r.stdout, /--no-host/);
+  assert.match(run(['--help']).stdout, /run MODULE/);
+});
+
+test('proc_exit(n) becomes the exit code', () => {
+  const r = run(['run', guest('exit_code'), '7']);
+  assert.equal(r.status, 7, r.stderr);
+});
+
+test('a trap prints the trap and the wasm stack and exits 134', () => {
+  const r = run(['run', guest('trap')]);
+  assert.equal(r.status, 134);
+  assert.match(r.stderr, /wasm trap: unreachable/);
+  assert.match(r.stderr, /wasm-function\[\d+\]/);
+});
+
+test('a missing module is one line, exit 1', () => {
+  assertOneLineError(run(['run', '/nonexistent/x.wasm']), 1, /cannot read module .*ENOENT/);
+});
+
+test('a malformed module is one line, exit 1', () => {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cli-')), 'bad.wasm');
+  fs.writeFileSync(f, 'this is not wasm');
+  assertOneLineError(run(['run', f]), 1, /not a valid WebAssembly module/);
+  fs.writeFileSync(f, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 0xff]));
+  assertOneLineError(run(['run', f]), 1, /not a valid WebAssembly module/);
+});
+
+test('a module importing something wtm lacks is named, exit 1', () => {
+  // (module (import "env" "nope" (func)) (func (export "_start")))
+  const bytes = Buffer.from('0061736d01000000010401600000020c0103656e76046e6f7065000003020100070a01065f73746172740001' + '0a040102000b', 'hex');
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cli-')), 'imp.wasm');
+  fs.writeFileSync(f, bytes);
+  assertOneLineError(run(['run', f]), 1, /imports env\.nope/);
+});
+
+test('wrong flags are one line, exit 2', () => {
+  assertOneLineError(run(['run', '--frobnicate', 'x.wasm']), 2, /unknown flag --frobnicate/);
+  assertOneLineError(run(['run']), 2, /needs a MODULE/);
+  assertOneLineError(run(['run', '--dir', 'nocolon', 'x.wasm']), 2, /HOST:GUEST/);
+  assertOneLineError(run(['run', '--dir', '/tmp:relative', 'x.wasm']), 2, /must be absolute/);
+  assertOneLineError(run(['run', '--env', 'NOEQUALS', 'x.wasm']), 2, /KEY=VALUE/);
+  assertOneLineError(run(['nosuchcommand']), 2, /unknown command/);
+});
+
+test('a mount of a missing directory is one line, exit 1', () => {
+  assertOneLineError(run(['run', '--dir', '/nonexistent/dir:/data', path.join(root, 'examples/hello.wasm')]), 1, /cannot mount \/nonexistent\/dir/);
+});
+
+test('trusted mode: relative paths resolve against the cwd, absolute against the host root', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cwd-'));
+  fs.writeFileSync(path.join(dir, 'rel.txt'), 'relative file\n');
+  const abs = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-abs-')), 'abs.txt');
+  fs.writeFileSync(abs, 'absolute file\n');
+  const r = run(['run', guest('cwd'), 'rel.txt', abs], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /rel rel\.txt: relative file/);
+  assert.match(r.stdout, /abs .*abs\.txt: absolute file/);
+});
+
+test('--no-host: the host is not visible, the environment is only --env', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-nohost-'));
+  fs.writeFileSync(path.join(dir, 'rel.txt'), 'relative file\n');
+  const r = run(['run', '--no-host', guest('cwd'), 'rel.txt', '/etc/hostname'], { cwd: dir });
+  assert.doesNotMatch(r.stdout, /relative file/);
+  assert.match(r.stdout, /abs \/etc\/hostname: .*(No such file|error|cannot)/i);
+});
