@@ -92,3 +92,15 @@ test('readonly: every write-type call fails and the disk is unchanged', { skip: 
   assertGuestPassed(cli(['--no-host', '--dir', `${dir}:/ro:ro`, guestPath('readonly'), '/ro']), 'readonly');
   assert.equal(treeDigest(dir), before);
 });
+
+test('escape battery: no way out of the root, nothing outside read or changed', async () => {
+  const { runEscapeBattery } = await import('./guests/escape-scenario.mjs');
+  const r = await runEscapeBattery(({ wasm, args, root }) => {
+    const p = cli(['--no-host', '--dir', `${root}:/`, wasm, ...args]);
+    return { exitCode: p.status, stdout: p.stdout, stderr: p.stderr };
+  });
+  assert.ok(r.attempts >= 60, `only ${r.attempts} attempts: the battery did not run`);
+  assert.equal(r.escapes, 0, r.stdout.split('\n').filter((l) => l.startsWith('ESCAPE')).join('\n'));
+  assert.deepEqual(r.hostChanges, []);
+  assert.equal(r.exitCode, 0, r.stderr);
+});

@@ -2,19 +2,21 @@
  * argv[1]: a relative path, argv[2] (optional): an absolute path. Each is opened
  * with fopen and reported on its own line:
  *   rel PATH: FIRST LINE        or   rel PATH: error ERRNO-NAME (strerror)
+ *   (ERRNO-NAME is the WASI name, e.g. NOENT, NOTCAPABLE)
  *   abs PATH: FIRST LINE        or   abs PATH: error ...
  * plus "cwd: DIR" (libc's emulated working directory).
  * Exit code: 0 if every given path opened, else 1 (2 on a usage error). */
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
+
+#include "common.h"
 
 static int show(const char *label, const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
     int e = errno;
-    printf("%s %s: error %d (%s)\n", label, path, e, strerror(e));
+    /* wasi-libc's errno values are the WASI errno numbers */
+    printf("%s %s: error %s (%s)\n", label, path, errname(e), strerror(e));
     return 1;
   }
   char line[4096];
