@@ -156,9 +156,9 @@ export function fdImports(sys: System, mem: GuestMemory) {
         mem.check(b, len);
         mem.check(up, 4);
         const c = u64(cookie);
-        const e = sys.fdReaddir(fd, c === Infinity ? Number.MAX_SAFE_INTEGER : c, listing);
+        const e = sys.fdReaddir(fd, c === Infinity ? Number.MAX_SAFE_INTEGER : c, len, listing);
         if (e !== 0) return e;
-        mem.setU32(up, encodeDirents(mem, b, len, listing.value, c, encodeName));
+        mem.setU32(up, encodeDirents(mem, b, len, listing.value, encodeName));
         return 0;
       } catch (e) {
         return errnoOf(e);
@@ -210,14 +210,14 @@ export function fdImports(sys: System, mem: GuestMemory) {
 }
 
 /**
- * Encodes entries from `cookie` on as dirents (24-byte header + name) into [buf, buf+len).
+ * Encodes the entries (the first is at the guest's cookie) as dirents (24-byte header + name) into [buf, buf+len).
  * The last entry may be cut; a full buffer tells the guest to call again. Returns bytes used.
  */
-function encodeDirents(mem: GuestMemory, buf: number, len: number, list: readonly Dirent[], cookie: number, encode: (s: string) => Uint8Array): number {
+function encodeDirents(mem: GuestMemory, buf: number, len: number, list: readonly Dirent[], encode: (s: string) => Uint8Array): number {
   const header = new Uint8Array(24);
   const hv = new DataView(header.buffer);
   let used = 0;
-  for (let i = cookie; i < list.length && used < len; i++) {
+  for (let i = 0; i < list.length && used < len; i++) {
     const d = list[i]!;
     const nameBytes = encode(d.name);
     hv.setBigUint64(0, BigInt(d.next), true);

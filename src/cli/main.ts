@@ -1,5 +1,10 @@
 import { UserError } from '../runtime/index.js';
 import { UsageError } from './args.js';
+import {
+  describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
+  logsCommand, logsHelp,
+} from './inspect.js';
+import { replayCommand, replayHelp } from './replay.js';
 import { runCommand, runHelp } from './run.js';
 
 const mainHelp = `wtm: the WebAssembly time machine
@@ -7,12 +12,27 @@ const mainHelp = `wtm: the WebAssembly time machine
 Usage: wtm COMMAND [flags]
 
 Commands:
-  run MODULE [ARGS...]   run a WASI command module in a sandbox
+  run MODULE [ARGS...]   run a WASI command module in a sandbox (recorded by default)
+  replay ID              run a recorded process again from its log alone
+  get processes|modules|configs|logs
+                         list what the registry holds
+  describe ID            show a recorded process: config, timings, calls, log size
+  logs ID                print a recorded process's stdout and stderr
+  export ID FILE         write a recorded process to one self-contained file
+  import FILE            store a process written by export
+
+The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
 
 Run 'wtm COMMAND --help' for a command's flags.`;
 
 const commands: Record<string, { run: (argv: readonly string[]) => Promise<number>; help: string }> = {
   run: { run: runCommand, help: runHelp },
+  replay: { run: replayCommand, help: replayHelp },
+  get: { run: getCommand, help: getHelp },
+  describe: { run: describeCommand, help: describeHelp },
+  logs: { run: logsCommand, help: logsHelp },
+  export: { run: exportCommand, help: exportHelp },
+  import: { run: importCommand, help: importHelp },
 };
 
 /** The CLI: returns the process exit code; bad input gives one line on stderr, never a stack. */
@@ -39,6 +59,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`wtm ${name}: ${e.message}\n`);
       return 1;
     }
-    throw e;
+    // Anything else (a registry or log error) is still one line; WTM_DEBUG=1 shows the stack.
+    process.stderr.write(`wtm ${name}: ${(e as Error).message ?? String(e)}\n`);
+    if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
   }
 }

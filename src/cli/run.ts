@@ -1,11 +1,15 @@
 import path from 'node:path';
 import { Runtime, type MountConfig } from '../runtime/index.js';
 import { parseFlags, UsageError } from './args.js';
+import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
 export const runHelp = `Usage: wtm run [flags] MODULE [--] [ARGS...]
 
 Runs a WASI (wasm32-wasip1) command module in a sandbox. Everything after MODULE goes to the
 guest; argv[0] is MODULE as given. wtm's own messages go to stderr; stdout is the guest's.
+
+Every run is recorded into the registry: the process id is printed to stderr first
+('wtm: process ID'); 'wtm replay ID' runs it again from its log alone.
 
 By default the process is trusted: it sees the host's / and environment, and relative paths
 resolve against the current directory (see docs/sandbox.md for how wasi-libc maps them).
@@ -16,6 +20,8 @@ Flags:
                           host's root.
   --env KEY=VALUE         set an environment variable (repeatable)
   --no-host               untrusted: see only --dir mounts and --env variables
+  --no-record             do not record the run
+${registryHelp}
   -h, --help              show this help
 
 Exit status: the guest's exit code; ${134} if it trapped; 1 if it could not start; 2 for a
@@ -43,6 +49,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     dir: { value: true, repeat: true },
     env: { value: true, repeat: true },
     'no-host': { value: false },
+    'no-record': { value: false },
+    ...registryFlag,
     help: { value: false },
     h: { value: false },
   }, true);
@@ -67,6 +75,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env.push(e);
   }
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
+  const registry = p.flags.has('no-record') ? undefined : await openRegistry(p);
   const runtime = new Runtime();
   const result = await runtime.run({
     module,
@@ -78,6 +87,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     stdin: 'inherit',
     stdout: 'inherit',
     stderr: 'inherit',
+    registry,
+    onStart: (id) => process.stderr.write(`wtm: process ${id}\n`),
   });
   if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
   if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);

@@ -28,6 +28,10 @@ export interface ProcessConfig {
   stdin: StdinConfig;
   stdout: OutputConfig;
   stderr: OutputConfig;
+  /** Record every call into a log (streamed back to the starter in batches). */
+  record: boolean;
+  /** Replay this log instead of touching the host: no mounts are opened. */
+  replayLog?: Uint8Array;
 }
 
 /** What a worker reports when the process has ended. */
@@ -35,6 +39,8 @@ export interface ExitReport {
   exitCode: number;
   /** Set when the guest trapped: the trap message and the wasm stack. */
   trap?: string;
-  /** Set when wtm could not start the guest (bad module, missing import, bad mount). */
+  /** Set when wtm could not start the guest (bad module, missing import, bad mount), or replay diverged. */
   error?: string;
+  /** Calls recorded (or replayed). */
+  calls?: number;
 }

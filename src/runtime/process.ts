@@ -3,21 +3,25 @@ import { HostFs } from '../fs/hostfs.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
 import { ProcExit, type System } from '../system/index.js';
+import { LogReader, LogWriter } from '../timemachine/format.js';
+import { Recorder } from '../timemachine/recorder.js';
+import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
 import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
 
 /** Exit code of a process that trapped (as a SIGABRT would give, like wasmtime). */
 export const TRAP_EXIT_CODE = 134;
 
-type Sink = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+/** What a running process sends to its starter: output chunks and log batches. */
+export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array }) => void;
 
-function output(cfg: OutputConfig, fd: 1 | 2, sink: Sink): StdioFile {
+function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
-  if (cfg === 'pipe') return new SinkStdio((chunk) => sink(fd === 1 ? 'stdout' : 'stderr', chunk));
+  if (cfg === 'pipe') return new SinkStdio((chunk) => post({ stream: fd === 1 ? 'stdout' : 'stderr', chunk }));
   return new SinkStdio(() => {});
 }
 
 /** Builds the sandbox for a config. Throws with a readable message for a bad mount. */
-export function createSandbox(config: ProcessConfig, sink: Sink): Sandbox {
+export function createSandbox(config: ProcessConfig, post: Post): Sandbox {
   const stdin = config.stdin === 'inherit' ? new HostStdio(0)
     : new BytesStdin(config.stdin === 'null' ? new Uint8Array(0) : config.stdin);
   return new Sandbox({
@@ -26,8 +30,8 @@ export function createSandbox(config: ProcessConfig, sink: Sink): Sandbox {
     mounts: config.mounts.map((m) => ({ guestPath: m.guest, fs: new HostFs(m.host), readonly: m.readonly })),
     preopens: config.preopens,
     stdin,
-    stdout: output(config.stdout, 1, sink),
-    stderr: output(config.stderr, 2, sink),
+    stdout: output(config.stdout, 1, post),
+    stderr: output(config.stderr, 2, post),
   });
 }
 
@@ -56,6 +60,7 @@ export function runGuest(module: WebAssembly.Module, sys: System): ExitReport {
     return { exitCode: 0 };
   } catch (e) {
     if (e instanceof ProcExit) return { exitCode: e.code };
+    if (e instanceof ReplayDivergence) return { exitCode: 1, error: e.message };
     return { exitCode: TRAP_EXIT_CODE, trap: describeTrap(e) };
   }
 }
@@ -68,17 +73,49 @@ export function describeTrap(e: unknown): string {
   return [`${kind}: ${e.message}`, ...frames.map((f) => '  ' + f.trim())].join('\n');
 }
 
-/** Runs one process to its end in the current thread. */
-export function runProcess(module: WebAssembly.Module, config: ProcessConfig, sink: Sink): ExitReport {
+/** Runs one process to its end in the current thread: live (maybe recorded), or replayed. */
+export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post): ExitReport {
+  if (config.replayLog) return replayProcess(module, config, config.replayLog, post);
   let sys: Sandbox;
   try {
-    sys = createSandbox(config, sink);
+    sys = createSandbox(config, post);
   } catch (e) {
     return { exitCode: 1, error: (e as Error).message };
   }
   try {
-    return runGuest(module, sys);
+    if (!config.record) return runGuest(module, sys);
+    const log = new LogWriter((chunk) => post({ log: chunk }));
+    const recorder = new Recorder(sys, log);
+    const report = runGuest(module, recorder);
+    recorder.flush();
+    return { ...report, calls: recorder.calls };
   } finally {
     sys.close();
   }
+}
+
+function replayProcess(module: WebAssembly.Module, config: ProcessConfig, bytes: Uint8Array, post: Post): ExitReport {
+  let reader: LogReader;
+  try {
+    reader = new LogReader(bytes);
+  } catch (e) {
+    return { exitCode: 1, error: `cannot read the log: ${(e as Error).message}` };
+  }
+  const stdout = output(config.stdout, 1, post);
+  const stderr = output(config.stderr, 2, post);
+  const replayer = new Replayer(reader.records()[Symbol.iterator](), config, {
+    stdout: (c) => void stdout.pwrite(c, 0, false),
+    stderr: (c) => void stderr.pwrite(c, 0, false),
+  });
+  let report: ExitReport;
+  try {
+    report = runGuest(module, replayer);
+  } catch (e) {
+    // A corrupt batch is reported by its checksum, never replayed as data.
+    return { exitCode: 1, error: `replay stopped: ${(e as Error).message}` };
+  }
+  if (!report.error && !replayer.atEnd()) {
+    report = { ...report, exitCode: 1, error: `replay diverged: the guest ended after ${replayer.position} records, but the log has more` };
+  }
+  return { ...report, calls: replayer.position };
 }

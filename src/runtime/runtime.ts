@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import type { Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
 
@@ -26,9 +28,26 @@ export interface RunOptions {
   stdin?: StdinConfig;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
+  /** Record the run into this registry (the CLI does by default). */
+  registry?: Registry;
+  /** Called with the process id once the process is registered, before it starts. */
+  onStart?: (processId: string) => void;
+}
+
+/** What to replay: a recorded process of a registry. */
+export interface ReplayOptions {
+  registry: Registry;
+  /** A process id, or a unique prefix of one. */
+  processId: string;
+  stdout?: OutputConfig;
+  stderr?: OutputConfig;
 }
 
 export interface RunResult {
+  /** The recorded process id, when the run was recorded. */
+  processId?: string;
+  /** Calls recorded or replayed. */
+  calls?: number;
   exitCode: number;
   /** The trap message and wasm stack, when the guest trapped. */
   trap?: string;
@@ -46,9 +65,8 @@ const workerUrl = new URL('./worker.js', import.meta.url);
 
 /** Runs WASI modules, each process in its own worker thread. */
 export class Runtime {
-  /** Compiles a module from a path or bytes (UserError for a missing or invalid file). */
-  async compile(module: string | Uint8Array | WebAssembly.Module): Promise<WebAssembly.Module> {
-    if (module instanceof WebAssembly.Module) return module;
+  /** Reads and compiles a module (UserError for a missing or invalid file). */
+  async load(module: string | Uint8Array): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
     let bytes: Uint8Array;
     if (typeof module === 'string') {
       try {
@@ -60,7 +78,7 @@ export class Runtime {
       bytes = module;
     }
     try {
-      return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+      return { bytes, module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>) };
     } catch (e) {
       const where = typeof module === 'string' ? module : 'the module';
       throw new UserError(`${where} is not a valid WebAssembly module: ${(e as Error).message}`);
@@ -97,15 +115,84 @@ export class Runtime {
       stdin: opts.stdin ?? 'null',
       stdout: opts.stdout ?? 'inherit',
       stderr: opts.stderr ?? 'inherit',
+      record: false,
     };
   }
 
-  /** Runs a module to its end in a worker thread. */
+  /** Runs a module to its end in a worker thread, recording it when a registry is given. */
   async run(opts: RunOptions): Promise<RunResult> {
-    const module = await this.compile(opts.module);
+    if (opts.module instanceof WebAssembly.Module) {
+      if (opts.registry) throw new UserError('recording needs the module bytes, not a compiled module');
+      return runInWorker(opts.module, this.configure(opts));
+    }
+    const { bytes, module } = await this.load(opts.module);
     const config = this.configure(opts);
-    return runInWorker(module, config);
+    const registry = opts.registry;
+    if (!registry) return runInWorker(module, config);
+    config.record = true;
+    const moduleDigest = await registry.putModule(bytes);
+    const configDigest = await registry.putConfig(storedConfig(config, moduleDigest));
+    const id = randomUUID();
+    await registry.createProcess({
+      id, moduleDigest, configDigest, argv: config.args, startTime: new Date().toISOString(),
+      state: 'running', wtmVersion: WTM_VERSION,
+    });
+    opts.onStart?.(id);
+    let saving: Promise<void> = Promise.resolve();
+    let logBytes = 0;
+    const result = await runInWorker(module, config, (chunk) => {
+      logBytes += chunk.byteLength;
+      saving = saving.then(() => registry.appendLog(id, chunk));
+    });
+    await saving;
+    await registry.updateProcess(id, {
+      endTime: new Date().toISOString(), exitCode: result.exitCode,
+      state: result.trap ? 'trapped' : result.error ? 'failed' : 'exited',
+      ...(result.trap ? { trap: result.trap } : {}), logBytes, calls: result.calls ?? 0,
+    });
+    return { ...result, processId: id };
   }
+
+  /** Replays a recorded process from its log alone: no files, clock or network are touched. */
+  async replay(opts: ReplayOptions): Promise<RunResult> {
+    const reg = opts.registry;
+    const id = await reg.resolveProcessId(opts.processId);
+    const rec = await reg.getProcess(id);
+    if (!rec) throw new UserError(`no process ${opts.processId}`);
+    const bytes = await reg.getModule(rec.moduleDigest);
+    if (!bytes) throw new UserError(`process ${id}: its module ${rec.moduleDigest} is missing from the registry`);
+    const stored = (await reg.getConfig(rec.configDigest)) as StoredConfig | null;
+    if (!stored) throw new UserError(`process ${id}: its config ${rec.configDigest} is missing from the registry`);
+    const log = await reg.readLog(id);
+    if (!log) throw new UserError(`process ${id} has no log (was it run with --no-record?)`);
+    const { module } = await this.load(bytes);
+    const config: ProcessConfig = {
+      args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
+      stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
+    };
+    return { ...(await runInWorker(module, config)), processId: id };
+  }
+}
+
+/** The wtm version written into records (the package's). */
+export const WTM_VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+
+/** What the registry keeps of a process's configuration: enough to describe and replay it. */
+export interface StoredConfig {
+  moduleDigest: string;
+  args: string[];
+  env: string[];
+  mounts: MountConfig[];
+  preopens: PreopenConfig[];
+  stdin: 'inherit' | 'null' | 'bytes';
+  wtmVersion: string;
+}
+
+function storedConfig(c: ProcessConfig, moduleDigest: string): StoredConfig {
+  return {
+    moduleDigest, args: c.args, env: c.env, mounts: c.mounts, preopens: c.preopens,
+    stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion: WTM_VERSION,
+  };
 }
 
 function normalize(p: string): string {
@@ -126,15 +213,16 @@ function checkMount(m: MountConfig): void {
   normalize(m.guest);
 }
 
-/** Runs one process in a fresh worker and collects its exit report and piped output. */
-export function runInWorker(module: WebAssembly.Module, config: ProcessConfig): Promise<RunResult> {
+/** Runs one process in a fresh worker and collects its exit report, piped output and log. */
+export function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];
     let report: ExitReport | null = null;
     const worker = new Worker(workerUrl, { workerData: { module, config }, stdout: false, stderr: false });
-    worker.on('message', (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport }) => {
+    worker.on('message', (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array }) => {
       if (msg.exit) report = msg.exit;
+      else if (msg.log) onLog?.(msg.log);
       else if (msg.stream === 'stdout') out.push(msg.chunk!);
       else if (msg.stream === 'stderr') err.push(msg.chunk!);
     });

@@ -213,7 +213,7 @@ export class Sandbox extends PathCalls implements System {
     return err === 0 ? Number(this.scratchStat.size) : -err;
   }
 
-  fdReaddir(fd: number, cookie: number, out: Out<readonly Dirent[]>): number {
+  fdReaddir(fd: number, cookie: number, _bufLen: number, out: Out<readonly Dirent[]>): number {
     const e = this.file(fd, Rights.FD_READDIR);
     if (typeof e === 'number') return -e;
     if (e.dir === null) return Errno.NOTDIR;
@@ -222,7 +222,7 @@ export class Sandbox extends PathCalls implements System {
       if (typeof list === 'number') return -list;
       e.listing = list;
     }
-    out.value = e.listing;
+    out.value = cookie === 0 ? e.listing : e.listing.slice(cookie);
     return 0;
   }
 

@@ -46,9 +46,10 @@ export interface System {
   fdRead(fd: number, iovs: Uint8Array[]): number;
   /**
    * readdir: the directory's entries from `cookie` on (cookie 0 = start, including `.` and
-   * `..`). The ABI encodes as many as fit. Errno or 0; entries in `out.value`.
+   * `..`): `out.value[0]` is the entry at position `cookie`. The ABI encodes as many as fit in
+   * `bufLen` bytes (24-byte header + name each); a System may return more. Errno or 0.
    */
-  fdReaddir(fd: number, cookie: number, out: Out<readonly Dirent[]>): number;
+  fdReaddir(fd: number, cookie: number, bufLen: number, out: Out<readonly Dirent[]>): number;
   fdRenumber(from: number, to: number): number;
   /** seek: the new offset, or -errno. */
   fdSeek(fd: number, offset: number, whence: number): number;

@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import { UserError } from '../runtime/index.js';
+import { recordedOutput, summarizeLog } from '../views/index.js';
+import { parseFlags, UsageError } from './args.js';
+import { formatBytes, formatDuration, parseFormat, printData, printTable } from './output.js';
+import { openRegistry, registryFlag, registryHelp } from './registry.js';
+
+const common = { ...registryFlag, help: { value: false }, h: { value: false } };
+const withOutput = { ...common, o: { value: true }, output: { value: true } };
+
+export const getHelp = `Usage: wtm get processes|modules|configs|logs [-o text|json|yaml]
+
+Lists what the registry holds: recorded processes (newest first), modules (by sha256),
+process configurations, and logs (with their sizes).
+
+Flags:
+  -o, --output FORMAT     text (a table, default), json or yaml
+${registryHelp}`;
+
+export async function getCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, withOutput);
+  if (p.flags.has('help') || p.flags.has('h')) return help(getHelp);
+  const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
+  const what = p.positionals[0];
+  const reg = await openRegistry(p);
+  switch (what) {
+    case 'processes': case 'process': case 'ps': {
+      const list = await reg.listProcesses();
+      if (format !== 'text') return done(printData(list, format));
+      printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], list.map((r) => [
+        r.id, r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
+        r.endTime ? formatDuration(Date.parse(r.endTime) - Date.parse(r.startTime)) : '-',
+        r.calls === undefined ? '-' : String(r.calls), formatBytes(r.logBytes), r.argv.join(' '),
+      ]));
+      return 0;
+    }
+    case 'modules': case 'module': {
+      const list = await reg.listModules();
+      if (format !== 'text') return done(printData(list, format));
+      printTable(['DIGEST'], list.map((d) => [d]));
+      return 0;
+    }
+    case 'configs': case 'config': {
+      const list = await reg.listConfigs();
+      if (format !== 'text') return done(printData(list, format));
+      printTable(['DIGEST'], list.map((d) => [d]));
+      return 0;
+    }
+    case 'logs': case 'log': {
+      const rows = [];
+      for (const r of await reg.listProcesses()) rows.push({ process: r.id, bytes: await reg.logSize(r.id) });
+      if (format !== 'text') return done(printData(rows, format));
+      printTable(['PROCESS', 'SIZE'], rows.map((r) => [r.process, r.bytes === null ? '-' : formatBytes(r.bytes)]));
+      return 0;
+    }
+    default:
+      throw new UsageError(`wtm get needs one of processes, modules, configs, logs${what ? ` (not ${what})` : ''}`);
+  }
+}
+
+export const describeHelp = `Usage: wtm describe [-o text|json|yaml] ID
+
+Shows a recorded process: its module, arguments, mounts, timings, exit code, what calls it
+made (counts, errors, time spent) and the size of its log. ID may be a unique prefix.
+
+Flags:
+  -o, --output FORMAT     text (default), json or yaml
+${registryHelp}`;
+
+export async function describeCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, withOutput);
+  if (p.flags.has('help') || p.flags.has('h')) return help(describeHelp);
+  const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
+  if (p.positionals.length !== 1) throw new UsageError('wtm describe needs one process ID');
+  const reg = await openRegistry(p);
+  const id = await reg.resolveProcessId(p.positionals[0]!);
+  const rec = await reg.getProcess(id);
+  if (!rec) throw new UserError(`no process ${id}`);
+  const config = (await reg.getConfig(rec.configDigest)) as Record<string, unknown> | null;
+  const log = await reg.readLog(id);
+  const summary = log ? summarizeLog(log) : null;
+  const data = { process: rec, config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
+  if (format !== 'text') return done(printData(data, format));
+  const lines = [
+    `Process:   ${rec.id}`,
+    ...(rec.parentId ? [`Parent:    ${rec.parentId}`] : []),
+    `State:     ${rec.state}${rec.exitCode === undefined ? '' : ` (exit code ${rec.exitCode})`}`,
+    `Command:   ${rec.argv.join(' ')}`,
+    `Module:    sha256:${rec.moduleDigest}`,
+    `Started:   ${rec.startTime}`,
+    `Ended:     ${rec.endTime ?? '-'}${rec.endTime ? ` (${formatDuration(Date.parse(rec.endTime) - Date.parse(rec.startTime))})` : ''}`,
+  ];
+  if (config) {
+    const mounts = config.mounts as { host: string; guest: string; readonly?: boolean }[];
+    lines.push(`Env:       ${(config.env as string[]).length} variables`);
+    lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
+  }
+  if (rec.trap) lines.push(`Trap:      ${rec.trap.split('\n')[0]}`);
+  if (log && summary) {
+    lines.push(`Log:       ${formatBytes(log.byteLength)}, ${summary.calls} calls in ${summary.batches} batches${summary.truncated ? ' (cut short)' : ''}, ${summary.calls ? (log.byteLength / summary.calls).toFixed(1) : 0} bytes/call`);
+    lines.push('Calls:');
+    for (const c of summary.byCall) lines.push(`  ${c.call.padEnd(24)} ${String(c.count).padStart(8)}  ${String(c.errors).padStart(6)} errors  ${formatDuration(c.totalNs / 1e6).padStart(9)}`);
+  } else {
+    lines.push('Log:       (none)');
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+export const logsHelp = `Usage: wtm logs ID
+
+Prints what a recorded process wrote to stdout and stderr, in order, from its log: nothing is
+run again. stdout goes to stdout and stderr to stderr. ID may be a unique prefix.
+
+Flags:
+${registryHelp}`;
+
+export async function logsCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, common);
+  if (p.flags.has('help') || p.flags.has('h')) return help(logsHelp);
+  if (p.positionals.length !== 1) throw new UsageError('wtm logs needs one process ID');
+  const reg = await openRegistry(p);
+  const id = await reg.resolveProcessId(p.positionals[0]!);
+  const log = await reg.readLog(id);
+  if (!log) throw new UserError(`process ${id} has no log`);
+  for (const chunk of recordedOutput(log)) {
+    fs.writeSync(chunk.stream === 'stdout' ? 1 : 2, chunk.data);
+  }
+  return 0;
+}
+
+export const exportHelp = `Usage: wtm export ID FILE
+
+Writes one self-contained file holding a recorded process: its record, config, module and
+log. 'wtm import FILE' on another machine makes it replayable there.
+
+Flags:
+${registryHelp}`;
+
+export async function exportCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, common);
+  if (p.flags.has('help') || p.flags.has('h')) return help(exportHelp);
+  if (p.positionals.length !== 2) throw new UsageError('wtm export needs a process ID and a FILE');
+  const reg = await openRegistry(p);
+  const id = await reg.resolveProcessId(p.positionals[0]!);
+  const bytes = await reg.exportProcess(id);
+  const file = p.positionals[1]!;
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+  process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes.byteLength)})\n`);
+  return 0;
+}
+
+export const importHelp = `Usage: wtm import FILE
+
+Reads a file written by 'wtm export' and stores the process in the registry, after checking
+every digest in it. A malformed or tampered file is refused and nothing is stored.
+
+Flags:
+${registryHelp}`;
+
+export async function importCommand(argv: readonly string[]): Promise<number> {
+  const p = parseFlags(argv, common);
+  if (p.flags.has('help') || p.flags.has('h')) return help(importHelp);
+  if (p.positionals.length !== 1) throw new UsageError('wtm import needs a FILE');
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(p.positionals[0]!);
+  } catch (e) {
+    throw new UserError(`cannot read ${p.positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const reg = await openRegistry(p);
+  const id = await reg.importProcess(bytes);
+  process.stdout.write(id + '\n');
+  return 0;
+}
+
+function help(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
+
+function done(_: void): number {
+  return 0;
+}

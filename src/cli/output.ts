@@ -1,0 +1,36 @@
+import YAML from 'yaml';
+import { UsageError } from './args.js';
+
+export type Format = 'text' | 'json' | 'yaml';
+
+export function parseFormat(values: string[] | undefined): Format {
+  const f = values?.[0] ?? 'text';
+  if (f !== 'text' && f !== 'json' && f !== 'yaml') throw new UsageError(`-o ${f}: expected text, json or yaml`);
+  return f;
+}
+
+/** Prints structured data as JSON or YAML (BigInts as strings). */
+export function printData(data: unknown, format: 'json' | 'yaml'): void {
+  const plain = JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  process.stdout.write(format === 'json' ? JSON.stringify(plain, null, 2) + '\n' : YAML.stringify(plain));
+}
+
+/** Prints rows as an aligned text table with a header. */
+export function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  process.stdout.write([line(headers), ...rows.map(line)].join('\n') + '\n');
+}
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toFixed(0)}µs`;
+  if (ms < 1000) return `${ms.toFixed(1)}ms`;
+  return `${(ms / 1000).toFixed(2)}s`;
+}

@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeArchive, encodeArchive } from './archive.js';
+import { canonicalJson, DIGEST_RE, sha256Hex } from './digest.js';
+import { LocalStore } from './local.js';
+import { checkProcessRecord, cleanRecord, UUID_V4_RE, type NewProcess, type ProcessPatch, type ProcessRecord } from './process.js';
+import type { ObjectStore } from './store.js';
+
+/*
+ * What the registry keeps in its ObjectStore:
+ *   blob   modules/sha256/HEX   module bytes, HEX = sha256 of the bytes
+ *   record config/HEX           a process config, HEX = sha256 of its canonical JSON
+ *   record process/ID           a ProcessRecord, ID = UUID v4
+ *   blob   logs/ID              the process's time-machine log, appended while it runs
+ */
+const MODULE_PREFIX = 'modules/sha256/';
+const CONFIG = 'config';
+const PROCESS = 'process';
+const logKey = (id: string) => `logs/${id}`;
+
+export class Registry {
+  /** Serialises read-modify-write of one process record within this Node process. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(readonly store: ObjectStore) {}
+
+  /** Opens the registry in `dir` (default: $WTM_HOME, else ~/.wtm), creating it when needed. */
+  static async open(dir?: string): Promise<Registry> {
+    const root = dir ?? (process.env.WTM_HOME || path.join(os.homedir(), '.wtm'));
+    return new Registry(await LocalStore.open(root));
+  }
+
+  // ---- modules ----
+
+  /** Stores module bytes (idempotent) and returns their sha256 hex digest. */
+  async putModule(bytes: Uint8Array): Promise<string> {
+    if (!(bytes instanceof Uint8Array)) throw new Error('putModule: module must be bytes (Uint8Array)');
+    const digest = sha256Hex(bytes);
+    const key = MODULE_PREFIX + digest;
+    if (!(await this.store.hasBlob(key))) await this.store.putBlob(key, bytes);
+    return digest;
+  }
+
+  async getModule(digest: string): Promise<Uint8Array | null> {
+    return this.store.readBlob(MODULE_PREFIX + checkDigest(digest, 'module digest'));
+  }
+
+  async hasModule(digest: string): Promise<boolean> {
+    return this.store.hasBlob(MODULE_PREFIX + checkDigest(digest, 'module digest'));
+  }
+
+  /** Digests of all stored modules, sorted. */
+  async listModules(): Promise<string[]> {
+    const keys = await this.store.listBlobs(MODULE_PREFIX);
+    return keys.map((k) => k.slice(MODULE_PREFIX.length)).filter((d) => DIGEST_RE.test(d));
+  }
+
+  /** A full module digest from a unique prefix of one (an optional "sha256:" is ignored). */
+  async resolveModuleDigest(prefix: string): Promise<string> {
+    const p = String(prefix).toLowerCase().replace(/^sha256:/, '');
+    if (!/^[0-9a-f]+$/.test(p)) throw new Error(`no module ${prefix}`);
+    const found = (await this.store.listBlobs(MODULE_PREFIX + p)).map((k) => k.slice(MODULE_PREFIX.length));
+    return pickOne(prefix, found.filter((d) => DIGEST_RE.test(d)), 'module', 'digest');
+  }
+
+  // ---- configs ----
+
+  /** Stores a config (plain JSON data) and returns the sha256 of its canonical JSON; equal configs share one entry. */
+  async putConfig(config: object): Promise<string> {
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('putConfig: config must be a JSON object');
+    const text = canonicalJson(config);
+    const digest = sha256Hex(text);
+    if ((await this.store.getRecord(CONFIG, digest)) === null) await this.store.putRecord(CONFIG, digest, JSON.parse(text));
+    return digest;
+  }
+
+  async getConfig<T extends object = Record<string, unknown>>(digest: string): Promise<T | null> {
+    return (await this.store.getRecord(CONFIG, checkDigest(digest, 'config digest'))) as T | null;
+  }
+
+  async listConfigs(): Promise<string[]> {
+    return (await this.store.listRecords(CONFIG)).filter((d) => DIGEST_RE.test(d));
+  }
+
+  // ---- processes ----
+
+  /** Records a new process; its module and config must already be stored. Returns the stored record. */
+  async createProcess(rec: NewProcess): Promise<ProcessRecord> {
+    const full = cleanRecord({
+      ...rec,
+      id: rec.id ?? randomUUID(),
+      startTime: rec.startTime ?? new Date().toISOString(),
+      state: rec.state ?? 'running',
+      wtmVersion: rec.wtmVersion ?? wtmVersion(),
+    });
+    checkProcessRecord(full);
+    if (!(await this.hasModule(full.moduleDigest))) throw new Error(`module ${full.moduleDigest} is not in the registry (store it with putModule first)`);
+    if ((await this.getConfig(full.configDigest)) === null) throw new Error(`config ${full.configDigest} is not in the registry (store it with putConfig first)`);
+    return this.locked(full.id, async () => {
+      if ((await this.store.getRecord(PROCESS, full.id)) !== null) throw new Error(`process ${full.id} already exists`);
+      await this.store.putRecord(PROCESS, full.id, full);
+      return full;
+    });
+  }
+
+  /** Applies `patch` (end time, exit code, state, counters) to a process record and returns the result. */
+  async updateProcess(id: string, patch: ProcessPatch): Promise<ProcessRecord> {
+    checkId(id);
+    const allowed = new Set(['endTime', 'exitCode', 'trap', 'state', 'logBytes', 'calls']);
+    for (const k of Object.keys(patch)) if (!allowed.has(k)) throw new Error(`updateProcess: field ${k} cannot be changed`);
+    return this.locked(id, async () => {
+      const old = await this.getProcess(id);
+      if (!old) throw new Error(`no process ${id}`);
+      const next = cleanRecord({ ...old, ...patch });
+      checkProcessRecord(next);
+      await this.store.putRecord(PROCESS, id, next);
+      return next;
+    });
+  }
+
+  async getProcess(id: string): Promise<ProcessRecord | null> {
+    checkId(id);
+    const rec = await this.store.getRecord(PROCESS, id);
+    if (rec === null) return null;
+    checkProcessRecord(rec, `stored process record ${id}`);
+    return rec;
+  }
+
+  /** All processes, newest (latest start time) first. */
+  async listProcesses(): Promise<ProcessRecord[]> {
+    const out: ProcessRecord[] = [];
+    for (const id of await this.store.listRecords(PROCESS)) {
+      if (!UUID_V4_RE.test(id)) continue;
+      const rec = await this.getProcess(id);
+      if (rec) out.push(rec); // null: deleted since the listing
+    }
+    return out.sort((a, b) => Date.parse(b.startTime) - Date.parse(a.startTime) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** A full process id from a unique prefix of one, as git resolves abbreviated hashes. */
+  async resolveProcessId(prefix: string): Promise<string> {
+    const p = String(prefix).toLowerCase();
+    if (!/^[0-9a-f-]+$/.test(p)) throw new Error(`no process ${prefix}`);
+    const found = (await this.store.listRecords(PROCESS, p)).filter((id) => UUID_V4_RE.test(id));
+    return pickOne(prefix, found, 'process', 'id');
+  }
+
+  /** Removes a process record and its log (its module and config stay: others may share them). */
+  async deleteProcess(id: string): Promise<boolean> {
+    checkId(id);
+    return this.locked(id, async () => {
+      const hadLog = await this.store.deleteBlob(logKey(id));
+      const hadRecord = await this.store.deleteRecord(PROCESS, id);
+      return hadRecord || hadLog;
+    });
+  }
+
+  // ---- logs ----
+
+  async appendLog(id: string, chunk: Uint8Array): Promise<void> {
+    await this.store.appendBlob(logKey(checkId(id)), chunk);
+  }
+
+  async readLog(id: string): Promise<Uint8Array | null> {
+    return this.store.readBlob(logKey(checkId(id)));
+  }
+
+  /** The log as a stream of chunks, or null when there is none. */
+  async streamLog(id: string): Promise<AsyncIterable<Uint8Array> | null> {
+    return this.store.getBlob(logKey(checkId(id)));
+  }
+
+  /** Bytes in the log so far (0 when there is none). */
+  async logSize(id: string): Promise<number> {
+    return (await this.store.blobSize(logKey(checkId(id)))) ?? 0;
+  }
+
+  // ---- export / import (format: see archive.ts) ----
+
+  /** One self-contained file: the process record, its config, its module and its log. */
+  async exportProcess(id: string): Promise<Uint8Array> {
+    const rec = await this.getProcess(id);
+    if (!rec) throw new Error(`no process ${id}`);
+    const module = await this.getModule(rec.moduleDigest);
+    if (!module) throw new Error(`cannot export process ${id}: its module ${rec.moduleDigest} is missing from the registry`);
+    const config = await this.getConfig(rec.configDigest);
+    if (!config) throw new Error(`cannot export process ${id}: its config ${rec.configDigest} is missing from the registry`);
+    const enc = new TextEncoder();
+    return encodeArchive({
+      record: enc.encode(JSON.stringify(rec)),
+      config: enc.encode(canonicalJson(config)),
+      module,
+      log: (await this.readLog(id)) ?? new Uint8Array(0),
+    });
+  }
+
+  /**
+   * Stores a process from an export file and returns its id. Everything is checked before
+   * anything is written; a malformed or altered file is refused with a one-line Error. The
+   * record is written last, so an interrupted import leaves no process behind (at most its
+   * content-addressed module and config, which are whole and valid).
+   */
+  async importProcess(bytes: Uint8Array): Promise<string> {
+    const a = decodeArchive(bytes);
+    const rec = parseJson(a.record, 'process record');
+    checkProcessRecord(rec, 'export: process record');
+    const moduleDigest = sha256Hex(a.module);
+    if (moduleDigest !== rec.moduleDigest) throw new Error(`export: module digest mismatch (record says ${rec.moduleDigest}, bytes hash to ${moduleDigest})`);
+    const config = parseJson(a.config, 'config');
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('export: config is not a JSON object');
+    const configDigest = sha256Hex(canonicalJson(config));
+    if (configDigest !== rec.configDigest) throw new Error(`export: config digest mismatch (record says ${rec.configDigest}, config hashes to ${configDigest})`);
+    const id = rec.id;
+    return this.locked(id, async () => {
+      if ((await this.store.getRecord(PROCESS, id)) !== null) throw new Error(`process ${id} already exists in this registry (delete it first to re-import)`);
+      await this.putModule(a.module);
+      await this.putConfig(config);
+      try {
+        if (a.log.byteLength > 0) await this.store.putBlob(logKey(id), a.log);
+        else await this.store.deleteBlob(logKey(id));
+        await this.store.putRecord(PROCESS, id, cleanRecord(rec));
+      } catch (e) {
+        await this.store.deleteBlob(logKey(id)).catch(() => {});
+        throw e;
+      }
+      return id;
+    });
+  }
+
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.locks.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+}
+
+function checkId(id: string): string {
+  if (typeof id !== 'string' || !UUID_V4_RE.test(id)) {
+    throw new Error(`bad process id ${JSON.stringify(id)}: expected a full lowercase UUID (resolve a prefix with resolveProcessId)`);
+  }
+  return id;
+}
+
+function checkDigest(digest: string, what: string): string {
+  if (typeof digest !== 'string' || !DIGEST_RE.test(digest)) throw new Error(`bad ${what} ${JSON.stringify(digest)}: expected 64 lowercase hex digits`);
+  return digest;
+}
+
+function pickOne(prefix: string, found: string[], noun: string, idWord: string): string {
+  if (found.length === 1) return found[0];
+  if (found.length === 0) throw new Error(`no ${noun} ${prefix}`);
+  const shown = found.slice(0, 10).join(', ') + (found.length > 10 ? ` and ${found.length - 10} more` : '');
+  throw new Error(`ambiguous ${idWord} prefix ${prefix}: matches ${shown}`);
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new Error(`export: ${what} is not valid UTF-8 JSON`);
+  }
+}
+
+let version: string | undefined;
+
+/** This wtm's version, from its package.json (read once). */
+export function wtmVersion(): string {
+  if (version === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+      version = typeof pkg.version === 'string' && pkg.version ? pkg.version : 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version as string;
+}

@@ -1,0 +1,60 @@
+// Batch payload codecs. Synchronous: the recorder seals a batch inline, and a 64 KiB batch
+// takes well under a millisecond at these settings (figures in docs/log-format.md).
+
+import zlib from 'node:zlib';
+
+export const Codec = {
+  /** Stored as is. */
+  None: 0,
+  /** Raw deflate (no zlib header or checksum: the batch CRC covers it), level 1. */
+  DeflateRaw: 1,
+  /** Brotli, quality 1. */
+  Brotli: 2,
+} as const;
+export type Codec = (typeof Codec)[keyof typeof Codec];
+
+export const CODEC_NAMES: readonly string[] = ['none', 'deflate-raw', 'brotli'];
+
+export function isCodec(c: number): c is Codec {
+  return c === Codec.None || c === Codec.DeflateRaw || c === Codec.Brotli;
+}
+
+const BROTLI_OPTIONS = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } };
+
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function compress(codec: Codec, raw: Uint8Array): Uint8Array {
+  switch (codec) {
+    case Codec.None:
+      return raw;
+    case Codec.DeflateRaw:
+      return asBytes(zlib.deflateRawSync(raw, { level: 1 }));
+    case Codec.Brotli:
+      return asBytes(zlib.brotliCompressSync(raw, BROTLI_OPTIONS));
+  }
+}
+
+/**
+ * Decompresses a payload that must expand to exactly rawLength bytes. Throws (any Error) when
+ * the data is not valid for the codec or expands to another length; the caller reports it.
+ */
+export function decompress(codec: Codec, payload: Uint8Array, rawLength: number): Uint8Array {
+  let out: Uint8Array;
+  // maxOutputLength stops a damaged payload from expanding without bound.
+  const max = { maxOutputLength: Math.max(1, rawLength) };
+  switch (codec) {
+    case Codec.None:
+      out = payload;
+      break;
+    case Codec.DeflateRaw:
+      out = asBytes(zlib.inflateRawSync(payload, max));
+      break;
+    case Codec.Brotli:
+      out = asBytes(zlib.brotliDecompressSync(payload, max));
+      break;
+  }
+  if (out.length !== rawLength) throw new Error(`expands to ${out.length} bytes, frame says ${rawLength}`);
+  return out;
+}

@@ -1,0 +1,278 @@
+// The time machine log file: a 16-byte header, then batches of framed records, each batch
+// compressed and checksummed on its own. Byte layout and guarantees: docs/log-format.md.
+
+import { LogFormatError, RecordReader, RecordWriter } from './codec.js';
+import { Codec, CODEC_NAMES, compress, decompress, isCodec } from './compress.js';
+import { crc32 } from './crc32.js';
+
+export { Codec } from './compress.js';
+
+export const FORMAT_VERSION = 1;
+/** "WTMLOG\0\0", version u16, flags u16, reserved u32. */
+export const HEADER_SIZE = 16;
+/** Batch frame header, before its payload. */
+export const FRAME_SIZE = 32;
+/** The batch magic, stored as the four bytes "WTMB" (0x57544d42 read big-endian). */
+export const BATCH_MAGIC = 0x57544d42;
+export const DEFAULT_BATCH_BYTES = 64 * 1024;
+/** Chosen by measurement, see docs/log-format.md. */
+export const DEFAULT_CODEC: Codec = Codec.Brotli;
+
+const LOG_MAGIC = [0x57, 0x54, 0x4d, 0x4c, 0x4f, 0x47, 0, 0]; // "WTMLOG\0\0"
+const BATCH_MAGIC_BYTES = [0x57, 0x54, 0x4d, 0x42]; // "WTMB"
+
+/** A batch failed its checksum or its frame contradicts itself: its data is not returned. */
+export class LogCorruptError extends LogFormatError {
+  constructor(
+    readonly batch: number,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`log is corrupt: batch ${batch} at byte offset ${offset}: ${detail}`);
+    this.name = 'LogCorruptError';
+  }
+}
+
+export interface LogWriterOptions {
+  /** Seal a batch once this many record bytes are buffered (default 64 KiB). */
+  batchBytes?: number;
+  /** Codec.None, Codec.DeflateRaw or Codec.Brotli (default DEFAULT_CODEC). */
+  codec?: number;
+}
+
+function encodeHeader(): Uint8Array {
+  const h = new Uint8Array(HEADER_SIZE);
+  h.set(LOG_MAGIC);
+  new DataView(h.buffer).setUint16(8, FORMAT_VERSION, true); // flags and reserved stay 0
+  return h;
+}
+
+/**
+ * Appends records and emits the log as chunks: the header (once, before the first batch), then
+ * one chunk per sealed batch. Usage: `records.beginRecord(); …; records.endRecord();
+ * writer.maybeFlush()`, and `flush()` at the end.
+ */
+export class LogWriter {
+  readonly records: RecordWriter;
+  private readonly batchBytes: number;
+  private readonly codec: Codec;
+  private sealed = 0;
+  private headerEmitted = false;
+
+  constructor(
+    private readonly emit: (chunk: Uint8Array) => void,
+    options: LogWriterOptions = {},
+  ) {
+    const { batchBytes = DEFAULT_BATCH_BYTES, codec = DEFAULT_CODEC } = options;
+    if (!isCodec(codec)) throw new RangeError(`unknown log codec ${codec}`);
+    if (!(batchBytes >= 1)) throw new RangeError(`batchBytes must be at least 1, got ${batchBytes}`);
+    this.batchBytes = batchBytes;
+    this.codec = codec;
+    this.records = new RecordWriter(Math.min(batchBytes, 1 << 24) + 1024);
+  }
+
+  /** Records written so far, sealed or still buffered. */
+  get recordCount(): number {
+    return this.sealed + this.records.recordCount;
+  }
+
+  /** Seals a batch if enough bytes are buffered. Call between records. */
+  maybeFlush(): void {
+    if (this.records.length >= this.batchBytes) this.flush();
+  }
+
+  /** Seals whatever is buffered into a batch (nothing when empty). */
+  flush(): void {
+    const count = this.records.recordCount;
+    if (count === 0) {
+      if (this.records.length > 0) throw new Error('LogWriter: bytes written outside a record');
+      return;
+    }
+    const raw = this.records.take();
+    let codec: Codec = this.codec;
+    let payload = compress(codec, raw);
+    if (payload.length >= raw.length) {
+      codec = Codec.None; // incompressible batch: store it
+      payload = raw;
+    }
+    const chunk = new Uint8Array(FRAME_SIZE + payload.length);
+    const v = new DataView(chunk.buffer);
+    chunk.set(BATCH_MAGIC_BYTES, 0);
+    v.setUint32(4, payload.length, true);
+    v.setUint32(8, crc32(payload), true);
+    v.setUint32(12, count, true);
+    v.setBigUint64(16, BigInt(this.sealed), true);
+    v.setUint32(24, raw.length, true);
+    chunk[28] = codec;
+    chunk.set(payload, FRAME_SIZE);
+    if (!this.headerEmitted) {
+      this.headerEmitted = true;
+      this.emit(encodeHeader());
+    }
+    this.sealed += count;
+    this.emit(chunk);
+  }
+}
+
+/** Where one batch sits in the log; read from its frame, without touching the payload. */
+export interface BatchInfo {
+  /** Position of the batch in the log, from 0. */
+  index: number;
+  /** Index of its first record in the whole log. */
+  firstRecord: number;
+  /** Records it holds. */
+  count: number;
+  /** Byte offset of its frame in the log. */
+  offset: number;
+  /** Bytes of frame header plus payload. */
+  length: number;
+  codec: Codec;
+  /** Bytes of its records once decompressed. */
+  rawLength: number;
+}
+
+export interface LogHeader {
+  version: number;
+  flags: number;
+}
+
+/**
+ * Reads a log held in memory. The constructor checks the header (throwing LogFormatError) and
+ * reads every batch frame. A log cut short reads up to its last whole batch (`truncated`); a
+ * damaged batch throws LogCorruptError when iteration reaches it, never yielding its records.
+ */
+export class LogReader {
+  readonly header: LogHeader;
+  /** True when the data ends inside a batch (or inside the header). */
+  readonly truncated: boolean = false;
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly list: BatchInfo[] = [];
+  /** A damaged frame found while scanning: thrown once the batches before it are consumed. */
+  private readonly scanError: LogCorruptError | undefined;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const n = Math.min(bytes.length, LOG_MAGIC.length);
+    for (let i = 0; i < n; i++) if (bytes[i] !== LOG_MAGIC[i]) throw new LogFormatError('not a wtm log');
+    if (bytes.length < HEADER_SIZE) {
+      // Cut inside the header: an empty log (the magic read so far matched).
+      this.header = { version: FORMAT_VERSION, flags: 0 };
+      this.truncated = true;
+      return;
+    }
+    const version = this.view.getUint16(8, true);
+    if (version === 0) throw new LogFormatError('not a wtm log (format version 0)');
+    if (version > FORMAT_VERSION) {
+      throw new LogFormatError(`log format version ${version} is newer than this wtm supports (${FORMAT_VERSION})`);
+    }
+    this.header = { version, flags: this.view.getUint16(10, true) };
+    const scan = this.scan();
+    this.truncated = scan.truncated;
+    this.scanError = scan.error;
+  }
+
+  /** Records in the whole batches that were read. */
+  get recordCount(): number {
+    const last = this.list[this.list.length - 1];
+    return last ? last.firstRecord + last.count : 0;
+  }
+
+  /** The batches, from their frames only (no decompression, no checksum). */
+  *batches(): IterableIterator<BatchInfo> {
+    yield* this.list;
+    if (this.scanError) throw this.scanError;
+  }
+
+  /**
+   * Each record's payload (a view, to read with RecordReader), from record index `from`.
+   * Batches that end before `from` are skipped without being checked or decompressed.
+   */
+  *records(from = 0): IterableIterator<Uint8Array> {
+    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`records(from): ${from} is not a record index`);
+    for (const b of this.list) {
+      if (b.firstRecord + b.count <= from) continue;
+      const recs = this.batchRecords(b);
+      for (let i = Math.max(0, from - b.firstRecord); i < recs.length; i++) yield recs[i]!;
+    }
+    if (this.scanError) throw this.scanError;
+  }
+
+  /** Checks, decompresses and splits one batch. Throws LogCorruptError rather than return bad data. */
+  batchRecords(b: BatchInfo): Uint8Array[] {
+    const start = b.offset + FRAME_SIZE;
+    const payload = this.bytes.subarray(start, b.offset + b.length);
+    const stored = this.view.getUint32(b.offset + 8, true);
+    const actual = crc32(payload);
+    if (stored !== actual) {
+      throw new LogCorruptError(b.index, b.offset, `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
+    }
+    let raw: Uint8Array;
+    try {
+      raw = decompress(b.codec, payload, b.rawLength);
+    } catch (e) {
+      throw new LogCorruptError(b.index, b.offset, `${CODEC_NAMES[b.codec]} payload: ${(e as Error).message}`);
+    }
+    const out: Uint8Array[] = [];
+    const r = new RecordReader(raw);
+    try {
+      while (!r.atEnd) out.push(r.bytes());
+    } catch (e) {
+      throw new LogCorruptError(b.index, b.offset, `record framing: ${(e as Error).message}`);
+    }
+    if (out.length !== b.count) {
+      throw new LogCorruptError(b.index, b.offset, `holds ${out.length} records, frame says ${b.count}`);
+    }
+    return out;
+  }
+
+  /** Reads the frames after the header into `list`. */
+  private scan(): { truncated: boolean; error?: LogCorruptError } {
+    const { bytes, view } = this;
+    let off = HEADER_SIZE;
+    let next = 0;
+    for (let index = 0; off < bytes.length; index++) {
+      const corrupt = (detail: string) => ({ truncated: false, error: new LogCorruptError(index, off, detail) });
+      const avail = Math.min(bytes.length - off, 4);
+      for (let i = 0; i < avail; i++) if (bytes[off + i] !== BATCH_MAGIC_BYTES[i]) return corrupt('no batch magic');
+      if (bytes.length - off < FRAME_SIZE) return { truncated: true };
+      const length = FRAME_SIZE + view.getUint32(off + 4, true);
+      const count = view.getUint32(off + 12, true);
+      const first = view.getBigUint64(off + 16, true);
+      const rawLength = view.getUint32(off + 24, true);
+      const codec = bytes[off + 28]!;
+      if (!isCodec(codec)) return corrupt(`unknown codec ${codec}`);
+      if (bytes[off + 29] !== 0 || bytes[off + 30] !== 0 || bytes[off + 31] !== 0) return corrupt('reserved bytes set');
+      if (first !== BigInt(next)) return corrupt(`starts at record ${first}, expected ${next}`);
+      if (codec === Codec.None && rawLength !== length - FRAME_SIZE) return corrupt('stored length mismatch');
+      if (off + length > bytes.length) {
+        // Either the log was cut here, or this frame's length field is damaged: a whole,
+        // checksummed batch further on tells the two apart.
+        if (this.findFrame(off + FRAME_SIZE, next)) return corrupt('batch length runs past a later batch');
+        return { truncated: true };
+      }
+      this.list.push({ index, firstRecord: next, count, offset: off, length, codec, rawLength });
+      next += count;
+      off += length;
+    }
+    return { truncated: false };
+  }
+
+  /** Is there, from byte `from` on, a whole batch starting at record `first` or later whose checksum holds? */
+  private findFrame(from: number, first: number): boolean {
+    const { bytes, view } = this;
+    for (let at = bytes.indexOf(BATCH_MAGIC_BYTES[0]!, from); at >= 0; at = bytes.indexOf(BATCH_MAGIC_BYTES[0]!, at + 1)) {
+      if (at + FRAME_SIZE > bytes.length) return false;
+      if (bytes[at + 1] !== BATCH_MAGIC_BYTES[1] || bytes[at + 2] !== BATCH_MAGIC_BYTES[2] || bytes[at + 3] !== BATCH_MAGIC_BYTES[3]) continue;
+      if (view.getBigUint64(at + 16, true) < BigInt(first)) continue;
+      const end = at + FRAME_SIZE + view.getUint32(at + 4, true);
+      if (end <= bytes.length && crc32(bytes.subarray(at + FRAME_SIZE, end)) === view.getUint32(at + 8, true)) return true;
+    }
+    return false;
+  }
+}
+
+function hex(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0');
+}

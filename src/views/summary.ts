@@ -1,0 +1,41 @@
+import { LogReader } from '../timemachine/format.js';
+import { decodeRecord } from '../timemachine/describe.js';
+
+export interface LogSummary {
+  calls: number;
+  /** Calls by WASI name, most frequent first. */
+  byCall: { call: string; count: number; errors: number; totalNs: number }[];
+  batches: number;
+  /** The log ends inside a batch (the process was killed): only whole batches were read. */
+  truncated: boolean;
+  /** ns from the first call's start to the last call's end. */
+  spanNs: number;
+}
+
+/** Reads a whole log and counts what the process did. */
+export function summarizeLog(log: Uint8Array): LogSummary {
+  const reader = new LogReader(log);
+  const by = new Map<string, { call: string; count: number; errors: number; totalNs: number }>();
+  let calls = 0;
+  let first = -1;
+  let last = 0;
+  for (const payload of reader.records()) {
+    const rec = decodeRecord(payload);
+    calls++;
+    if (first < 0) first = rec.start;
+    last = Math.max(last, rec.start + rec.duration);
+    const name = rec.call.wasi;
+    const e = by.get(name) ?? { call: name, count: 0, errors: 0, totalNs: 0 };
+    e.count++;
+    e.totalNs += rec.duration;
+    if (typeof rec.ret === 'number' && (rec.call.errnoResult ? rec.ret !== 0 : rec.ret < 0)) e.errors++;
+    by.set(name, e);
+  }
+  return {
+    calls,
+    byCall: [...by.values()].sort((a, b) => b.count - a.count || a.call.localeCompare(b.call)),
+    batches: [...reader.batches()].length,
+    truncated: reader.truncated,
+    spanNs: first < 0 ? 0 : last - first,
+  };
+}
