@@ -35,15 +35,22 @@ export function createSandbox(config: ProcessConfig, post: Post): Sandbox {
   });
 }
 
+const PROVIDED = new Set(Object.keys(wasiImports({} as System, new GuestMemory())));
+
+/** The first import (`module.name`) that wtm does not provide, if any. */
+export function missingImport(module: WebAssembly.Module): string | null {
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module !== 'wasi_snapshot_preview1' || !PROVIDED.has(imp.name) || imp.kind !== 'function') return `${imp.module}.${imp.name}`;
+  }
+  return null;
+}
+
 /** Instantiates `module` against `sys` and runs `_start`; the exit code, or how it failed. */
 export function runGuest(module: WebAssembly.Module, sys: System): ExitReport {
   const mem = new GuestMemory();
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports };
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (!(imp.module in imports) || !(imp.name in imports[imp.module]!)) {
-      return { exitCode: 1, error: `the module imports ${imp.module}.${imp.name}, which wtm does not provide` };
-    }
-  }
+  const missing = missingImport(module);
+  if (missing) return { exitCode: 1, error: `the module imports ${missing}, which wtm does not provide` };
   let instance: WebAssembly.Instance;
   try {
     instance = new WebAssembly.Instance(module, imports);

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
+import { missingImport } from './process.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
 export interface RunOptions {
@@ -77,12 +78,20 @@ export class Runtime {
     } else {
       bytes = module;
     }
+    const where = typeof module === 'string' ? module : 'the module';
+    let compiled: WebAssembly.Module;
     try {
-      return { bytes, module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>) };
+      compiled = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      const where = typeof module === 'string' ? module : 'the module';
       throw new UserError(`${where} is not a valid WebAssembly module: ${(e as Error).message}`);
     }
+    // Checked here, before anything is recorded: a module that cannot run leaves no trace.
+    const missing = missingImport(compiled);
+    if (missing) throw new UserError(`${where} imports ${missing}, which wtm does not provide`);
+    if (!WebAssembly.Module.exports(compiled).some((e) => e.name === '_start' && e.kind === 'function')) {
+      throw new UserError(`${where} has no _start export: it is not a WASI command`);
+    }
+    return { bytes, module: compiled };
   }
 
   /** The process configuration `run` would use (exposed for recording and tests). */

@@ -66,7 +66,7 @@ export class RecordWriter {
       buf[this.pos++] = v;
       return;
     }
-    if (!(v >= 0 && v <= MAX_SAFE) || v % 1 !== 0) throw new RangeError(`uvarint: ${v} is not an integer in 0..2^53-1`);
+    if (!(v >= 0 && v <= MAX_SAFE) || Math.floor(v) !== v) throw new RangeError(`uvarint: ${v} is not an integer in 0..2^53-1`);
     while (v >= 0x80) {
       buf[this.pos++] = (v % 128) | 0x80;
       v = Math.floor(v / 128);
@@ -80,24 +80,24 @@ export class RecordWriter {
    * the sign bit and 6 bits of the magnitude, the rest is LEB128 of what remains.
    */
   svarint(v: number): void {
-    if (!(v >= -MAX_SAFE && v <= MAX_SAFE) || v % 1 !== 0) throw new RangeError(`svarint: ${v} is not a safe integer`);
+    if ((v | 0) === v) {
+      // Fast path: an int32, whose zigzag value fits a uint32.
+      this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);
+      return;
+    }
+    if (!(v >= -MAX_SAFE && v <= MAX_SAFE) || Math.floor(v) !== v) throw new RangeError(`svarint: ${v} is not a safe integer`);
     const sign = v < 0 ? 1 : 0;
     let m = sign ? -v - 1 : v;
     if (this.pos + 8 > this.buf.length) this.grow(8);
-    const low = ((m % 64) << 1) | sign;
+    this.buf[this.pos++] = (((m % 64) << 1) | sign) | 0x80; // m >= 2^30 here: more bytes follow
     m = Math.floor(m / 64);
-    if (m === 0) {
-      this.buf[this.pos++] = low;
-      return;
-    }
-    this.buf[this.pos++] = low | 0x80;
     this.uvarint(m);
   }
 
   /** 8 bytes little-endian (the value is taken modulo 2^64). */
   u64(v: bigint): void {
     if (this.pos + 8 > this.buf.length) this.grow(8);
-    this.view.setBigUint64(this.pos, BigInt.asUintN(64, v), true);
+    this.view.setBigUint64(this.pos, v, true); // wraps modulo 2^64 by itself
     this.pos += 8;
   }
 
