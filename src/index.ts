@@ -6,3 +6,4 @@ export { HostFs } from './fs/hostfs.js';
 export { MemFs, memfsFromTree } from './fs/memfs.js';
 export { ReadOnlyFs } from './fs/readonly.js';
 export type { FileSystem, Dir, File } from './fs/types.js';
+export { Registry, LocalStore, type ObjectStore, type ProcessRecord } from './registry/index.js';
