@@ -26,6 +26,15 @@ export function uvarintSize(v: number): number {
   return n;
 }
 
+/** Writes LEB128 of a uint32 at buf[at]; the room is known to be there. */
+function putUvarint32(buf: Uint8Array, at: number, v: number): void {
+  while (v >= 0x80) {
+    buf[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[at] = v;
+}
+
 export class RecordWriter {
   private buf: Uint8Array;
   private view: DataView;
@@ -89,7 +98,7 @@ export class RecordWriter {
     const sign = v < 0 ? 1 : 0;
     let m = sign ? -v - 1 : v;
     if (this.pos + 8 > this.buf.length) this.grow(8);
-    this.buf[this.pos++] = (((m % 64) << 1) | sign) | 0x80; // m >= 2^30 here: more bytes follow
+    this.buf[this.pos++] = ((m % 64) << 1) | sign | 0x80; // |v| >= 2^31 here: more bytes follow
     m = Math.floor(m / 64);
     this.uvarint(m);
   }
@@ -141,7 +150,7 @@ export class RecordWriter {
     const { written } = utf8Encoder.encodeInto(s, this.buf.subarray(start + reserved));
     const size = uvarintSize(written);
     if (size < reserved) this.buf.copyWithin(start + size, start + reserved, start + reserved + written);
-    this.uvarint(written);
+    putUvarint32(this.buf, start, written);
     this.pos = start + size + written;
   }
 
@@ -174,8 +183,7 @@ export class RecordWriter {
     const size = uvarintSize(len);
     if (this.pos + size > this.buf.length) this.grow(size);
     this.buf.copyWithin(start + size, start + 1, this.pos);
-    this.pos = start;
-    this.uvarint(len);
+    putUvarint32(this.buf, start, len);
     this.pos = start + size + len;
   }
 

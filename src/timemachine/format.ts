@@ -262,12 +262,14 @@ export class LogReader {
   /** Is there, from byte `from` on, a whole batch starting at record `first` or later whose checksum holds? */
   private findFrame(from: number, first: number): boolean {
     const { bytes, view } = this;
-    for (let at = bytes.indexOf(BATCH_MAGIC_BYTES[0]!, from); at >= 0; at = bytes.indexOf(BATCH_MAGIC_BYTES[0]!, at + 1)) {
+    const [m0, m1, m2, m3] = BATCH_MAGIC_BYTES as [number, number, number, number];
+    for (let at = bytes.indexOf(m0, from); at >= 0; at = bytes.indexOf(m0, at + 1)) {
       if (at + FRAME_SIZE > bytes.length) return false;
-      if (bytes[at + 1] !== BATCH_MAGIC_BYTES[1] || bytes[at + 2] !== BATCH_MAGIC_BYTES[2] || bytes[at + 3] !== BATCH_MAGIC_BYTES[3]) continue;
+      if (bytes[at + 1] !== m1 || bytes[at + 2] !== m2 || bytes[at + 3] !== m3) continue;
       if (view.getBigUint64(at + 16, true) < BigInt(first)) continue;
       const end = at + FRAME_SIZE + view.getUint32(at + 4, true);
-      if (end <= bytes.length && crc32(bytes.subarray(at + FRAME_SIZE, end)) === view.getUint32(at + 8, true)) return true;
+      if (end > bytes.length) continue;
+      if (crc32(bytes.subarray(at + FRAME_SIZE, end)) === view.getUint32(at + 8, true)) return true;
     }
     return false;
   }
