@@ -1,3 +1,7 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+// The bundled CLI starts faster; the plain build is the fallback (e.g. right after `tsc`).
+import fs from 'node:fs';
+
+const bundled = new URL('../dist/bundle/cli.mjs', import.meta.url);
+const { main } = await import(fs.existsSync(bundled) ? bundled.href : '../dist/cli/main.js');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { Registry } from '../registry/registry.js';
+import { wtmVersion, type Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
 import { missingImport } from './process.js';
@@ -62,7 +62,13 @@ export interface RunResult {
 /** Thrown for input a user can fix (bad module file, bad mount): one clear line. */
 export class UserError extends Error {}
 
-const workerUrl = new URL('./worker.js', import.meta.url);
+/**
+ * The worker script: the bundled one when this code runs from the bundle (dist/bundle/), the
+ * plain module otherwise. Both run the same code (src/runtime/worker.ts).
+ */
+const workerUrl = import.meta.url.endsWith('/bundle/cli.mjs')
+  ? new URL('./worker.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
 
 /** Runs WASI modules, each process in its own worker thread. */
 export class Runtime {
@@ -134,10 +140,20 @@ export class Runtime {
       if (opts.registry) throw new UserError('recording needs the module bytes, not a compiled module');
       return runInWorker(opts.module, this.configure(opts));
     }
-    const { bytes, module } = await this.load(opts.module);
+    const worker = startWorker();
+    try {
+      return await this.runOn(worker, opts, opts.module);
+    } catch (e) {
+      void worker.terminate();
+      throw e;
+    }
+  }
+
+  private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
+    const { bytes, module } = await this.load(source);
     const config = this.configure(opts);
     const registry = opts.registry;
-    if (!registry) return runInWorker(module, config);
+    if (!registry) return runInWorker(module, config, undefined, worker);
     config.record = true;
     const moduleDigest = await registry.putModule(bytes);
     const configDigest = await registry.putConfig(storedConfig(config, moduleDigest));
@@ -152,7 +168,7 @@ export class Runtime {
     const result = await runInWorker(module, config, (chunk) => {
       logBytes += chunk.byteLength;
       saving = saving.then(() => registry.appendLog(id, chunk));
-    });
+    }, worker);
     await saving;
     await registry.updateProcess(id, {
       endTime: new Date().toISOString(), exitCode: result.exitCode,
@@ -184,7 +200,7 @@ export class Runtime {
 }
 
 /** The wtm version written into records (the package's). */
-export const WTM_VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+export const WTM_VERSION: string = wtmVersion();
 
 /** What the registry keeps of a process's configuration: enough to describe and replay it. */
 export interface StoredConfig {
@@ -222,16 +238,31 @@ function checkMount(m: MountConfig): void {
   normalize(m.guest);
 }
 
-/** Runs one process in a fresh worker and collects its exit report, piped output and log. */
-export function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void): Promise<RunResult> {
+/** Starts a worker that will run one process (see worker.ts); start it early, it takes ~60 ms. */
+export function startWorker(): Worker {
+  return new Worker(workerUrl, { stdout: false, stderr: false });
+}
+
+/** Runs one process in a (fresh or just started) worker; collects its exit report, piped output and log. */
+export function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker: Worker = startWorker()): Promise<RunResult> {
   return new Promise((resolve) => {
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];
     let report: ExitReport | null = null;
-    const worker = new Worker(workerUrl, { workerData: { module, config }, stdout: false, stderr: false });
+    const finish = () => {
+      const r: RunResult = { ...(report ?? { exitCode: 1, error: 'the worker ended without a report' }) };
+      if (config.stdout === 'pipe') r.stdout = Buffer.concat(out);
+      if (config.stderr === 'pipe') r.stderr = Buffer.concat(err);
+      resolve(r);
+    };
     worker.on('message', (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array }) => {
-      if (msg.exit) report = msg.exit;
-      else if (msg.log) onLog?.(msg.log);
+      if (msg.exit) {
+        // Messages arrive in order: every output chunk and log batch came before this.
+        // Answer now; tearing the worker's isolate down need not delay the caller.
+        report = msg.exit;
+        finish();
+        void worker.terminate();
+      } else if (msg.log) onLog?.(msg.log);
       else if (msg.stream === 'stdout') out.push(msg.chunk!);
       else if (msg.stream === 'stderr') err.push(msg.chunk!);
     });
@@ -239,10 +270,8 @@ export function runInWorker(module: WebAssembly.Module, config: ProcessConfig, o
       report ??= { exitCode: 1, error: `the worker failed: ${e.message}` };
     });
     worker.on('exit', () => {
-      const r: RunResult = { ...(report ?? { exitCode: 1, error: 'the worker ended without a report' }) };
-      if (config.stdout === 'pipe') r.stdout = Buffer.concat(out);
-      if (config.stderr === 'pipe') r.stderr = Buffer.concat(err);
-      resolve(r);
+      if (report === null) finish();
     });
+    worker.postMessage({ module, config });
   });
 }
