@@ -17,6 +17,8 @@ export class FdEntry {
   preopen: string | null = null;
   /** Directory listing kept between fd_readdir calls that continue a listing. */
   listing: Dirent[] | null = null;
+  /** Inode numbers of `.` and `..` for fd_readdir, taken at the first listing. */
+  dotInodes: [bigint, bigint] | null = null;
   /** The fd lives on a read-only mount. */
   readonly = false;
   constructor(

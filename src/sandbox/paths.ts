@@ -262,20 +262,24 @@ export class PathCalls {
     return r.parent.dir.unlink(r.name);
   }
 
-  /** `.`, `..` and the entries of a directory, with mount points as the guest sees them. */
-  protected listDirectory(node: DirNode): Dirent[] | number {
+  /** `.`, `..` and the entries of a directory fd, with mount points as the guest sees them. */
+  protected listDirectory(fd: FdEntry): Dirent[] | number {
+    const node = fd.dir!;
     const out: Out<Dirent[]> = { value: [] };
     const e = node.dir.readdir(out);
     if (e !== 0) return -e;
-    const self = node.dir.stat(this.scratch) === 0 ? this.scratch.ino : 0n;
-    const up = this.vfs.parent(node);
-    let upIno = self;
-    if (typeof up !== 'number' && up.dir.stat(this.scratch) === 0) upIno = this.scratch.ino;
-    const list: Dirent[] = [
-      { next: 0, ino: self, type: Filetype.DIRECTORY, name: '.' },
-      { next: 0, ino: upIno, type: Filetype.DIRECTORY, name: '..' },
-      ...out.value,
-    ];
+    // A directory's own inode never changes; its parent's only if it is moved. Taken once.
+    if (fd.dotInodes === null) {
+      const self = node.dir.stat(this.scratch) === 0 ? this.scratch.ino : 0n;
+      const up = this.vfs.parent(node);
+      const upIno = typeof up !== 'number' && up.dir.stat(this.scratch) === 0 ? this.scratch.ino : self;
+      fd.dotInodes = [self, upIno];
+    }
+    const list: Dirent[] = out.value;
+    list.unshift(
+      { next: 0, ino: fd.dotInodes[0], type: Filetype.DIRECTORY, name: '.' },
+      { next: 0, ino: fd.dotInodes[1], type: Filetype.DIRECTORY, name: '..' },
+    );
     for (const m of this.vfs.mounts) {
       if (m.guestPath === '/' || m.guestPath.slice(0, m.guestPath.lastIndexOf('/') || 1) !== node.path) continue;
       const name = m.guestPath.slice(m.guestPath.lastIndexOf('/') + 1);

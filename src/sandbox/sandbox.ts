@@ -218,7 +218,7 @@ export class Sandbox extends PathCalls implements System {
     if (typeof e === 'number') return -e;
     if (e.dir === null) return Errno.NOTDIR;
     if (cookie === 0 || e.listing === null) {
-      const list = this.listDirectory(e.dir);
+      const list = this.listDirectory(e);
       if (typeof list === 'number') return -list;
       e.listing = list;
     }
