@@ -1,5 +1,8 @@
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { UsageError } from './args.js';
+
+// YAML is loaded only when asked for: it is ~60 modules, and `wtm run` never needs it.
+const require = createRequire(import.meta.url);
 
 export type Format = 'text' | 'json' | 'yaml';
 
@@ -12,7 +15,8 @@ export function parseFormat(values: string[] | undefined): Format {
 /** Prints structured data as JSON or YAML (BigInts as strings). */
 export function printData(data: unknown, format: 'json' | 'yaml'): void {
   const plain = JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
-  process.stdout.write(format === 'json' ? JSON.stringify(plain, null, 2) + '\n' : YAML.stringify(plain));
+  if (format === 'json') process.stdout.write(JSON.stringify(plain, null, 2) + '\n');
+  else process.stdout.write((require('yaml') as typeof import('yaml')).stringify(plain));
 }
 
 /** Prints rows as an aligned text table with a header. */

@@ -1,4 +1,4 @@
-import { Errno, type Dirent, type Filestat, type Out } from '../system/index.js';
+import { Errno, Filetype, type Dirent, type Filestat, type Out } from '../system/index.js';
 import { checkName, DirInode, FileInode, type Inode, MAX_FILE_SIZE, SymlinkInode } from './memfs-inode.js';
 import { OpenFlags, type Dir, type File, type FileSystem } from './types.js';
 
@@ -281,6 +281,7 @@ class MemDir implements Dir {
 
 class MemFile implements File {
   readonly kind = 'file';
+  readonly filetype = Filetype.REGULAR_FILE;
   private closed = false;
   private readonly readable: boolean;
   private readonly writable: boolean;

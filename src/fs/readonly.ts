@@ -53,7 +53,10 @@ class ReadOnlyDir implements Dir {
 
 class ReadOnlyFile implements File {
   readonly kind = 'file';
-  constructor(readonly inner: File) {}
+  readonly filetype: number;
+  constructor(readonly inner: File) {
+    this.filetype = inner.filetype;
+  }
   pread(buf: Uint8Array, position: number): number { return this.inner.pread(buf, position); }
   pwrite(): number { return -Errno.ROFS; }
   stat(out: Filestat): number { return this.inner.stat(out); }

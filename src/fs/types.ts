@@ -61,6 +61,8 @@ export interface Dir {
 /** An open regular file (or other non-directory). Positions are explicit: the sandbox tracks them. */
 export interface File {
   readonly kind: 'file';
+  /** The WASI filetype of what is open (known at open: no stat needed later). */
+  readonly filetype: number;
   /** Reads at `position` into buf; bytes read (0 at end), or -errno. */
   pread(buf: Uint8Array, position: number): number;
   /** Writes at `position` (or at the end when `append`); bytes written, or -errno. */

@@ -80,14 +80,24 @@ export class PathCalls {
 
   pathFilestatGet(fd: number, flags: number, path: string, out: Filestat): number {
     const follow = (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
-    const r = this.resolve(fd, Rights.PATH_FILESTAT_GET, path, follow);
-    if (typeof r === 'number') return -r;
-    const d = this.dirNamed(r);
-    if (d !== null) return d.dir.stat(out);
-    const e = r.parent.dir.lstat(r.name, out);
-    if (e !== 0) return e;
-    if (r.trailingSlash && out.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
-    return 0;
+    const start = this.dirOf(fd, Rights.PATH_FILESTAT_GET);
+    if (typeof start === 'number') return -start;
+    const lookup = new Lookup(this.vfs);
+    let r = lookup.resolve(start, path);
+    // One lstat per component reached: it is the answer unless it names a link to follow.
+    for (;;) {
+      if (typeof r === 'number') return -r;
+      const d = this.dirNamed(r);
+      if (d !== null) return d.dir.stat(out);
+      const e = r.parent.dir.lstat(r.name, out);
+      if (e !== 0) return e;
+      if (out.filetype === Filetype.SYMBOLIC_LINK && (follow || r.trailingSlash)) {
+        r = lookup.followLast(r);
+        continue;
+      }
+      if (r.trailingSlash && out.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
+      return 0;
+    }
   }
 
   pathFilestatSetTimes(fd: number, flags: number, path: string, atim: bigint, mtim: bigint, fstflags: number): number {
@@ -175,10 +185,8 @@ export class PathCalls {
         const p = r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
         return this.addDir({ path: p, mount: r.parent.mount, dir: h }, base, inheriting, fdflags);
       }
-      const st = h.stat(this.scratch);
-      const filetype = st === 0 ? this.scratch.filetype : Filetype.UNKNOWN;
       const ro = r.parent.mount.readonly;
-      const e = new FdEntry(filetype, base & FILE_RIGHTS & (ro ? ~WRITE_RIGHTS : ~0), inheriting, fdflags);
+      const e = new FdEntry(h.filetype, base & FILE_RIGHTS & (ro ? ~WRITE_RIGHTS : ~0), inheriting, fdflags);
       if (!read) e.rightsBase &= ~(Rights.FD_READ | Rights.FD_READDIR);
       if (!write) e.rightsBase &= ~WRITE_ACCESS;
       e.file = h;
