@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
+import { startWorker, WorkerPool } from './pool.js';
 import { missingImport } from './process.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
@@ -61,14 +62,6 @@ export interface RunResult {
 
 /** Thrown for input a user can fix (bad module file, bad mount): one clear line. */
 export class UserError extends Error {}
-
-/**
- * The worker script: the bundled one when this code runs from the bundle (dist/bundle/), the
- * plain module otherwise. Both run the same code (src/runtime/worker.ts).
- */
-const workerUrl = import.meta.url.endsWith('/bundle/cli.mjs')
-  ? new URL('./worker.mjs', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
 
 /** Runs WASI modules, each process in its own worker thread. */
 export class Runtime {
@@ -238,40 +231,15 @@ function checkMount(m: MountConfig): void {
   normalize(m.guest);
 }
 
-/** Starts a worker that will run one process (see worker.ts); start it early, it takes ~60 ms. */
-export function startWorker(): Worker {
-  return new Worker(workerUrl, { stdout: false, stderr: false });
-}
-
 /** Runs one process in a (fresh or just started) worker; collects its exit report, piped output and log. */
-export function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker: Worker = startWorker()): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const out: Uint8Array[] = [];
-    const err: Uint8Array[] = [];
-    let report: ExitReport | null = null;
-    const finish = () => {
-      const r: RunResult = { ...(report ?? { exitCode: 1, error: 'the worker ended without a report' }) };
-      if (config.stdout === 'pipe') r.stdout = Buffer.concat(out);
-      if (config.stderr === 'pipe') r.stderr = Buffer.concat(err);
-      resolve(r);
-    };
-    worker.on('message', (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array }) => {
-      if (msg.exit) {
-        // Messages arrive in order: every output chunk and log batch came before this.
-        // Answer now; tearing the worker's isolate down need not delay the caller.
-        report = msg.exit;
-        finish();
-        void worker.terminate();
-      } else if (msg.log) onLog?.(msg.log);
-      else if (msg.stream === 'stdout') out.push(msg.chunk!);
-      else if (msg.stream === 'stderr') err.push(msg.chunk!);
-    });
-    worker.on('error', (e) => {
-      report ??= { exitCode: 1, error: `the worker failed: ${e.message}` };
-    });
-    worker.on('exit', () => {
-      if (report === null) finish();
-    });
-    worker.postMessage({ module, config });
-  });
+export async function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker?: Worker): Promise<RunResult> {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const pool = new WorkerPool(0, worker);
+  const r = await pool.run({ module, config, onLog, onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk) });
+  const result: RunResult = { exitCode: r.exitCode, trap: r.trap, error: r.error, calls: r.calls };
+  if (config.stdout === 'pipe') result.stdout = Buffer.concat(out);
+  if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);
+  for (const k of ['trap', 'error', 'calls'] as const) if (result[k] === undefined) delete result[k];
+  return result;
 }

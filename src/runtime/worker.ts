@@ -3,11 +3,12 @@ import { runProcess } from './process.js';
 import type { ProcessConfig } from './config.js';
 
 /**
- * Worker entry: waits for one process to run, runs it, reports its exit. The worker is started
- * before the module is ready (its ~60 ms start overlaps compiling and registering), so the
- * work arrives as a message. Log batches are transferred, not copied.
+ * Worker entry: runs processes one after another, each with a fresh instance and a fresh
+ * System, and reports each exit. A worker is started before its first module is ready (its
+ * ~60 ms start overlaps compiling and registering) and is reused by the task pool; it is
+ * replaced only when a process had to be killed. Log batches are transferred, not copied.
  */
-parentPort!.once('message', ({ module, config }: { module: WebAssembly.Module; config: ProcessConfig }) => {
+parentPort!.on('message', ({ module, config }: { module: WebAssembly.Module; config: ProcessConfig }) => {
   const report = runProcess(module, config, (msg) => {
     if ('log' in msg) {
       // A fresh copy: the chunk may share its buffer (Node's Buffer pool), which must not be detached.
@@ -18,5 +19,4 @@ parentPort!.once('message', ({ module, config }: { module: WebAssembly.Module; c
     }
   });
   parentPort!.postMessage({ exit: report });
-  parentPort!.close();
 });
