@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
 import { startWorker, WorkerPool } from './pool.js';
+import { LocalTaskQueue } from './scheduler.js';
+import { TaskRunner } from './taskrunner.js';
+import { defaultTasksDir, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
 import { missingImport } from './process.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
@@ -64,7 +68,52 @@ export interface RunResult {
 export class UserError extends Error {}
 
 /** Runs WASI modules, each process in its own worker thread. */
+export interface RuntimeOptions {
+  /** Tasks running at once (default: the number of cores); the rest wait in order. */
+  maxConcurrency?: number;
+  /** Record tasks (and `run`s that pass no registry of their own) into this registry. */
+  registry?: Registry;
+  /** Where each task's own directory is made (default: $WTM_HOME/tasks or ~/.wtm/tasks). */
+  tasksDir?: string;
+  /** Bytes of a task's stdout and of its stderr kept in its result (default 1 MiB). */
+  outputLimit?: number;
+}
+
 export class Runtime {
+  private readonly pool: WorkerPool;
+  readonly tasks: TaskQueue;
+  readonly tasksDir: string;
+
+  constructor(readonly options: RuntimeOptions = {}) {
+    const max = options.maxConcurrency ?? os.availableParallelism();
+    this.pool = new WorkerPool(max);
+    this.tasksDir = options.tasksDir ?? defaultTasksDir();
+    const runner = new TaskRunner({
+      pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
+      outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
+    });
+    this.tasks = new LocalTaskQueue((id, spec, signal) => runner.execute(id, spec, signal), max);
+  }
+
+  /**
+   * Starts a task: an untrusted process in a fresh directory of its own, with nothing of the
+   * host but the mounts its spec names. Returns at once; `wait()` gives the result.
+   */
+  spawn(spec: TaskSpec, opts: { signal?: AbortSignal } = {}): TaskHandle {
+    return this.tasks.submit(spec, opts);
+  }
+
+  /** Removes a finished task's directory. */
+  removeTask(id: string): void {
+    removeTaskRoot(this.tasksDir, id);
+  }
+
+  /** Waits for submitted tasks and stops the pooled workers. */
+  async close(): Promise<void> {
+    await this.tasks.close();
+    await this.pool.close();
+  }
+
   /** Reads and compiles a module (UserError for a missing or invalid file). */
   async load(module: string | Uint8Array): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
     let bytes: Uint8Array;

@@ -1,0 +1,182 @@
+// Task processes through the library: isolation between tasks, limits, cancel, records.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry, Runtime } from '../dist/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
+const hello = path.join(root, 'examples/hello.wasm');
+const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
+const text = (b) => Buffer.from(b).toString('utf8');
+
+function treeDigest(dir) {
+  const h = crypto.createHash('sha256');
+  const walk = (d) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      h.update(`${path.relative(dir, p)}|${st.mode}|${st.size}|${st.mtimeMs}\n`);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) h.update(fs.readFileSync(p));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+test('50 tasks at once write the same guest paths and each sees only its own data', async () => {
+  const tasksDir = tmp('tasks');
+  const shared = tmp('shared');
+  fs.writeFileSync(path.join(shared, 'data.txt'), 'shared data\n');
+  const sharedBefore = treeDigest(shared);
+  const rt = new Runtime({ tasksDir, maxConcurrency: 2 });
+  try {
+    const handles = [];
+    for (let i = 0; i < 50; i++) {
+      handles.push(rt.spawn({ module: guest('task_worker'), args: [`token-${i}`], mounts: [{ host: shared, guest: '/shared', readonly: true }] }));
+    }
+    const results = await Promise.all(handles.map((h) => h.wait()));
+    for (const [i, r] of results.entries()) {
+      const out = text(r.stdout);
+      assert.equal(r.state, 'success', `task ${i}: ${out} ${r.error ?? ''}`);
+      assert.match(out, /own data ok/);
+      assert.match(out, /entries in \/: 2/);
+      assert.match(out, /shared: shared data/);
+      assert.match(out, /shared is read-only/);
+      // On the host: the task's directory holds exactly its own file.
+      assert.deepEqual(fs.readdirSync(r.root), ['out.txt']);
+      assert.equal(fs.readFileSync(path.join(r.root, 'out.txt'), 'utf8'), `token-${i}`);
+      assert.equal(path.dirname(r.root), tasksDir);
+    }
+    // Nothing appeared beside the tasks' directories, and the shared mount is unchanged.
+    assert.deepEqual(fs.readdirSync(tasksDir).sort(), results.map((r) => r.id).sort());
+    assert.equal(treeDigest(shared), sharedBefore);
+  } finally {
+    await rt.close();
+  }
+});
+
+test('the escape battery run as a task: nothing outside is read or changed', async () => {
+  const { setupEscapeScenario, parseEscapeOutput } = await import('./guests/escape-scenario.mjs');
+  const s = setupEscapeScenario();
+  const tasksDir = tmp('tasks');
+  const neighbour = path.join(tasksDir, 'neighbour');
+  fs.mkdirSync(neighbour);
+  fs.writeFileSync(path.join(neighbour, 'secret.txt'), 'NEIGHBOUR');
+  const rt = new Runtime({ tasksDir });
+  try {
+    // The scenario's root is the task's `/` (named by the host, as an image root will be).
+    const r = await rt.spawn({ module: guest('escape'), args: s.args, mounts: [{ host: s.root, guest: '/' }] }).wait();
+    const parsed = parseEscapeOutput(text(r.stdout));
+    assert.ok(parsed.attempts >= 60, `only ${parsed.attempts} attempts: ${text(r.stdout).slice(-500)} ${r.error ?? ''}`);
+    assert.equal(parsed.escapes, 0, parsed.escapeLines.join('\n'));
+    assert.deepEqual(s.check(), []);
+    assert.deepEqual(fs.readdirSync(tasksDir), ['neighbour']);
+    assert.deepEqual(fs.readdirSync(neighbour), ['secret.txt']);
+    assert.equal(fs.readFileSync(path.join(neighbour, 'secret.txt'), 'utf8'), 'NEIGHBOUR');
+  } finally {
+    await rt.close();
+    s.cleanup();
+  }
+});
+
+test('a host mount cannot be widened: read-only stays read-only', async () => {
+  const tasksDir = tmp('tasks');
+  const ro = tmp('ro');
+  fs.writeFileSync(path.join(ro, 'data.txt'), 'readonly data\n');
+  fs.mkdirSync(path.join(ro, 'sub'));
+  const before = treeDigest(ro);
+  const rt = new Runtime({ tasksDir });
+  try {
+    const r = await rt.spawn({ module: guest('readonly'), args: ['/ro'], mounts: [{ host: ro, guest: '/ro', readonly: true }] }).wait();
+    assert.equal(r.state, 'success', text(r.stdout).split('\n').filter((l) => l.startsWith('not ok')).join('\n'));
+    assert.equal(treeDigest(ro), before);
+  } finally {
+    await rt.close();
+  }
+});
+
+test('timeout, memory limit, trap and cancel each end one task; the others finish normally', async () => {
+  const rt = new Runtime({ tasksDir: tmp('tasks'), maxConcurrency: 3 });
+  try {
+    const spin = rt.spawn({ module: guest('spin'), timeoutMs: 300 });
+    const hog = rt.spawn({ module: guest('memhog'), memoryLimitBytes: 16 << 20 });
+    const trap = rt.spawn({ module: guest('trap') });
+    const toCancel = rt.spawn({ module: guest('spin') });
+    const controller = new AbortController();
+    const aborted = rt.spawn({ module: guest('spin') }, { signal: controller.signal });
+    const normal = [];
+    for (let i = 0; i < 5; i++) normal.push(rt.spawn({ module: hello, args: [String(i)] }));
+    setTimeout(() => toCancel.cancel(), 200);
+    setTimeout(() => controller.abort(), 200);
+
+    const s = await spin.wait();
+    assert.equal(s.state, 'timeout');
+    assert.equal(s.exitCode, 124);
+    const h = await hog.wait();
+    assert.equal(h.state, 'success', h.error);
+    const mib = Number(/allocated (\d+) MiB/.exec(text(h.stdout))[1]);
+    assert.ok(mib > 0 && mib < 16, `allocated ${mib} MiB under a 16 MiB limit`);
+    const t = await trap.wait();
+    assert.equal(t.state, 'error');
+    assert.match(t.error, /unreachable/);
+    assert.equal((await toCancel.wait()).state, 'cancelled');
+    assert.equal((await aborted.wait()).state, 'cancelled');
+    for (const [i, n] of normal.entries()) {
+      const r = await n.wait();
+      assert.equal(r.state, 'success');
+      assert.equal(text(r.stdout), `hello from wasm ${i}\n`);
+    }
+  } finally {
+    await rt.close();
+  }
+});
+
+test('tasks are recorded under their own ids, naming their parent, and replay on their own', async () => {
+  const home = tmp('home');
+  const registry = await Registry.open(home);
+  const rt = new Runtime({ tasksDir: tmp('tasks'), registry });
+  try {
+    const parentId = crypto.randomUUID();
+    const r = await rt.spawn({ module: hello, args: ['task'], parentId }).wait();
+    assert.equal(r.state, 'success');
+    const rec = await registry.getProcess(r.id);
+    assert.equal(rec.parentId, parentId);
+    assert.equal(rec.state, 'exited');
+    const replay = await rt.replay({ registry, processId: r.id, stdout: 'pipe' });
+    assert.equal(replay.exitCode, 0);
+    assert.equal(text(replay.stdout), 'hello from wasm task\n');
+  } finally {
+    await rt.close();
+  }
+});
+
+test('queued tasks wait for a free slot: at most maxConcurrency run at once', async () => {
+  const rt = new Runtime({ tasksDir: tmp('tasks'), maxConcurrency: 2 });
+  try {
+    const hs = [];
+    for (let i = 0; i < 6; i++) hs.push(rt.spawn({ module: guest('spin'), timeoutMs: 150 }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(hs.filter((h) => h.state === 'running').length, 2);
+    assert.equal(hs.filter((h) => h.state === 'queued').length, 4);
+    for (const h of hs) assert.equal((await h.wait()).state, 'timeout');
+  } finally {
+    await rt.close();
+  }
+});
+
+test('a bad module is an error result, not an exception', async () => {
+  const rt = new Runtime({ tasksDir: tmp('tasks') });
+  try {
+    const r = await rt.spawn({ module: '/nonexistent.wasm' }).wait();
+    assert.equal(r.state, 'error');
+    assert.match(r.error, /cannot read module/);
+  } finally {
+    await rt.close();
+  }
+});
