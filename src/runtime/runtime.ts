@@ -92,7 +92,7 @@ export class Runtime {
       pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
     });
-    this.tasks = new LocalTaskQueue((id, spec, signal) => runner.execute(id, spec, signal), max);
+    this.tasks = new LocalTaskQueue((id, spec, signal, release) => runner.execute(id, spec, signal, release), max);
   }
 
   /**

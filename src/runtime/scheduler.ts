@@ -1,7 +1,11 @@
 import { newTaskId, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
 
-/** Runs one task to its end; the queue decides when. */
-export type Execute = (id: string, spec: TaskSpec, signal: AbortSignal) => Promise<TaskResult>;
+/**
+ * Runs one task to its end; the queue decides when. `release` says the task no longer needs
+ * its slot (its worker is done) while the runner still finishes its record: the next task
+ * starts meanwhile.
+ */
+export type Execute = (id: string, spec: TaskSpec, signal: AbortSignal, release: () => void) => Promise<TaskResult>;
 
 interface Entry {
   id: string;
@@ -104,15 +108,21 @@ export class LocalTaskQueue implements TaskQueue {
       e.state = 'running';
       e.startTime = new Date().toISOString();
       this.running++;
-      this.execute(e.id, e.spec, e.controller.signal)
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.running--;
+        this.pump();
+      };
+      this.execute(e.id, e.spec, e.controller.signal, release)
         .catch((err: Error): TaskResult => ({
           id: e.id, state: 'error', exitCode: 1, stdout: new Uint8Array(), stderr: new Uint8Array(),
           stdoutTruncated: false, stderrTruncated: false, error: err.message, root: '',
         }))
         .then((r) => {
-          this.running--;
           this.settle(e, r);
-          this.pump();
+          release();
         });
     }
   }

@@ -24,21 +24,24 @@ export interface TaskRunnerOptions {
  */
 export class TaskRunner {
   private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
+  private readonly files = new Map<string, { mtimeMs: number; size: number; bytes: Uint8Array }>();
+  private readonly digests = new ModuleDigests();
   constructor(private readonly o: TaskRunnerOptions) {}
 
-  async execute(id: string, spec: TaskSpec, signal: AbortSignal): Promise<TaskResult> {
+  async execute(id: string, spec: TaskSpec, signal: AbortSignal, release: () => void = () => {}): Promise<TaskResult> {
     const started = new Date().toISOString();
     const base = { id, stdout: new Uint8Array(), stderr: new Uint8Array(), stdoutTruncated: false, stderrTruncated: false, startTime: started };
     let root = '';
     let module: WebAssembly.Module;
     let bytes: Uint8Array;
     let config: ProcessConfig;
+    let given: MountConfig | undefined;
     try {
       bytes = await this.moduleBytes(spec.module);
       module = await this.compile(bytes, spec.memoryLimitBytes);
       // The starter may name the task's `/` explicitly (a mount at `/`); otherwise the task
       // gets a fresh, dedicated, empty directory that nothing else uses.
-      const given = spec.mounts?.find((m) => path.posix.normalize(m.guest) === '/');
+      given = spec.mounts?.find((m) => path.posix.normalize(m.guest) === '/');
       root = given ? path.resolve(given.host) : createTaskRoot(this.o.tasksDir, id);
       config = taskConfig(spec, root, !!given?.readonly);
     } catch (e) {
@@ -46,19 +49,26 @@ export class TaskRunner {
     }
     const registry = this.o.registry;
     config.record = !!registry;
+    // Module and config are stored while the task already runs; its process record is written
+    // once, when it has ended (the queue knows running tasks; one write per task, not two).
     let saving: Promise<unknown> = Promise.resolve();
+    let stored: Promise<{ moduleDigest: string; configDigest: string }> | null = null;
     let logBytes = 0;
     if (registry) {
-      const moduleDigest = await registry.putModule(bytes);
-      const configDigest = await registry.putConfig({
-        moduleDigest, args: config.args, env: config.env, mounts: config.mounts, preopens: config.preopens,
-        stdin: config.stdin instanceof Uint8Array ? 'bytes' : config.stdin, wtmVersion: this.o.wtmVersion,
-        timeoutMs: spec.timeoutMs ?? null, memoryLimitBytes: spec.memoryLimitBytes ?? null,
-      });
-      await registry.createProcess({
-        id, moduleDigest, configDigest, argv: config.args, startTime: started, state: 'running',
-        wtmVersion: this.o.wtmVersion, ...(spec.parentId ? { parentId: spec.parentId } : {}),
-      });
+      const cfg = config;
+      stored = (async () => {
+        const moduleDigest = await this.digests.put(registry, bytes);
+        // A fresh task root is named `{task}` (it is TASKS_DIR/ID): tasks run with the same
+        // spec then share one config entry.
+        const mounts = given ? cfg.mounts : cfg.mounts.map((m, i) => (i === 0 ? { ...m, host: '{task}' } : m));
+        const configDigest = await registry.putConfig({
+          moduleDigest, args: cfg.args, env: cfg.env, mounts, preopens: cfg.preopens,
+          stdin: cfg.stdin instanceof Uint8Array ? 'bytes' : cfg.stdin, wtmVersion: this.o.wtmVersion,
+          timeoutMs: spec.timeoutMs ?? null, memoryLimitBytes: spec.memoryLimitBytes ?? null,
+        });
+        return { moduleDigest, configDigest };
+      })();
+      saving = stored;
     }
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);
@@ -70,12 +80,16 @@ export class TaskRunner {
         saving = saving.then(() => registry.appendLog(id, chunk));
       } : undefined,
     });
+    release();
     const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled'
       : r.exitCode === 0 && !r.trap && !r.error ? 'success' : 'error';
     const endTime = new Date().toISOString();
-    if (registry) {
+    if (registry && stored) {
       await saving;
-      await registry.updateProcess(id, {
+      const { moduleDigest, configDigest } = await stored;
+      await registry.createProcess({
+        id, moduleDigest, configDigest, argv: config.args, startTime: started, wtmVersion: this.o.wtmVersion,
+        ...(spec.parentId ? { parentId: spec.parentId } : {}),
         endTime, exitCode: r.exitCode, logBytes, calls: r.calls ?? 0,
         state: r.ended === 'timeout' || r.ended === 'cancelled' ? 'killed' : r.trap ? 'trapped' : r.error ? 'failed' : 'exited',
         ...(r.trap ? { trap: r.trap } : {}),
@@ -99,7 +113,15 @@ export class TaskRunner {
       return bytes;
     }
     try {
-      return await fs.promises.readFile(ref);
+      // Read again only when the file changed: many tasks run the same module.
+      // A sync stat (~3 µs): an async one waits behind the registry's writes in libuv's pool.
+      const st = fs.statSync(ref);
+      const known = this.files.get(ref);
+      if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.bytes;
+      const bytes = await fs.promises.readFile(ref);
+      if (this.files.size > 256) this.files.clear();
+      this.files.set(ref, { mtimeMs: st.mtimeMs, size: st.size, bytes });
+      return bytes;
     } catch (e) {
       throw new Error(`cannot read module ${ref}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -107,7 +129,7 @@ export class TaskRunner {
 
   /** Compiled once per (module, memory limit), shared by every task that runs it. */
   private compile(bytes: Uint8Array, limit: number | undefined): Promise<WebAssembly.Module> {
-    const key = `${sha256Hex(bytes)}:${limit ?? ''}`;
+    const key = `${this.digests.of(bytes)}:${limit ?? ''}`;
     let m = this.modules.get(key);
     if (m === undefined) {
       m = (async () => {
@@ -151,6 +173,30 @@ function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean): Proces
     preopens: mounts.map((m) => ({ name: m.guest, guestPath: m.guest })),
     stdin, stdout: 'pipe', stderr: 'pipe', record: false,
   };
+}
+
+/** sha256 of module bytes, computed once per bytes object; modules stored once per registry. */
+class ModuleDigests {
+  private readonly known = new WeakMap<Uint8Array, string>();
+  private readonly stored = new WeakMap<Registry, Set<string>>();
+  of(bytes: Uint8Array): string {
+    let d = this.known.get(bytes);
+    if (d === undefined) {
+      d = sha256Hex(bytes);
+      this.known.set(bytes, d);
+    }
+    return d;
+  }
+  async put(registry: Registry, bytes: Uint8Array): Promise<string> {
+    const digest = this.of(bytes);
+    let set = this.stored.get(registry);
+    if (set === undefined) this.stored.set(registry, (set = new Set()));
+    if (!set.has(digest)) {
+      await registry.putModule(bytes);
+      set.add(digest);
+    }
+    return digest;
+  }
 }
 
 /** Output kept up to a limit; the rest counted as dropped. */
