@@ -180,3 +180,41 @@ test('a bad module is an error result, not an exception', async () => {
     await rt.close();
   }
 });
+
+import { spawnSync } from 'node:child_process';
+const wtm = path.join(root, 'bin/wtm.js');
+const cli = (home, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
+
+test('guest API: a guest starts, waits for, polls and cancels tasks, within its own access', () => {
+  const home = tmp('home');
+  const work = tmp('work');
+  const ro = tmp('ro');
+  fs.copyFileSync(hello, path.join(work, 'hello.wasm'));
+  fs.copyFileSync(guest('spin'), path.join(work, 'spin.wasm'));
+  const r = cli(home, ['run', '--no-host', '--max-tasks', '2', '--dir', `${work}:/work`, '--dir', `${ro}:/ro:ro`, guest('task_parent'), '/work', '/ro']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('not ok')), []);
+  const parent = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)[1];
+  // The tasks are recorded as children of the guest that started them.
+  const procs = JSON.parse(cli(home, ['get', 'processes', '-o', 'json']).stdout);
+  const children = procs.filter((p) => p.parentId === parent);
+  assert.equal(children.length, 2, JSON.stringify(procs, null, 1));
+  assert.match(cli(home, ['get', 'tasks']).stdout, new RegExp(parent.slice(0, 8)));
+  assert.match(cli(home, ['describe', parent]).stdout, /Children: /);
+  // Replaying the parent needs no task: its log holds the results it received.
+  fs.rmSync(work, { recursive: true, force: true });
+  const replay = cli(home, ['replay', parent]);
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.equal(replay.stdout, r.stdout);
+  assert.equal(JSON.parse(cli(home, ['get', 'processes', '-o', 'json']).stdout).length, procs.length);
+});
+
+test('the fan-out example gathers the results of its tasks', () => {
+  const home = tmp('home');
+  const work = tmp('work');
+  fs.copyFileSync(hello, path.join(work, 'hello.wasm'));
+  const r = cli(home, ['run', '--no-host', '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '8']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /fanout: 8 tasks done, 0 failed/);
+  for (let i = 0; i < 8; i++) assert.match(r.stdout, new RegExp(`hello from wasm task-${i}\\\\n`));
+});

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { ProcessRecord } from '../registry/index.js';
 import { UserError } from '../runtime/index.js';
 import { recordedOutput, summarizeLog } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
@@ -8,10 +9,11 @@ import { openRegistry, registryFlag, registryHelp } from './registry.js';
 const common = { ...registryFlag, help: { value: false }, h: { value: false } };
 const withOutput = { ...common, o: { value: true }, output: { value: true } };
 
-export const getHelp = `Usage: wtm get processes|modules|configs|logs [-o text|json|yaml]
+export const getHelp = `Usage: wtm get processes|tasks|modules|configs|logs [-o text|json|yaml]
 
-Lists what the registry holds: recorded processes (newest first), modules (by sha256),
-process configurations, and logs (with their sizes).
+Lists what the registry holds: recorded processes (newest first, each task under the process
+that started it), tasks (processes started by another, with state and timings), modules (by
+sha256), process configurations, and logs (with their sizes).
 
 Flags:
   -o, --output FORMAT     text (a table, default), json or yaml
@@ -27,10 +29,20 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
     case 'processes': case 'process': case 'ps': {
       const list = await reg.listProcesses();
       if (format !== 'text') return done(printData(list, format));
-      printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], list.map((r) => [
-        r.id, r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
+      // As a tree: each task under the process that started it.
+      printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], processTree(list).map(({ r, depth }) => [
+        '  '.repeat(depth) + (depth ? '└ ' : '') + r.id, r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
         r.endTime ? formatDuration(Date.parse(r.endTime) - Date.parse(r.startTime)) : '-',
         r.calls === undefined ? '-' : String(r.calls), formatBytes(r.logBytes), r.argv.join(' '),
+      ]));
+      return 0;
+    }
+    case 'tasks': case 'task': {
+      const list = (await reg.listProcesses()).filter((r) => r.parentId);
+      if (format !== 'text') return done(printData(list, format));
+      printTable(['ID', 'PARENT', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'COMMAND'], list.map((r) => [
+        r.id, r.parentId!.slice(0, 8), taskState(r), r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
+        r.endTime ? formatDuration(Date.parse(r.endTime) - Date.parse(r.startTime)) : '-', r.argv.join(' '),
       ]));
       return 0;
     }
@@ -54,7 +66,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`wtm get needs one of processes, modules, configs, logs${what ? ` (not ${what})` : ''}`);
+      throw new UsageError(`wtm get needs one of processes, tasks, modules, configs, logs${what ? ` (not ${what})` : ''}`);
   }
 }
 
@@ -76,14 +88,16 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const rec = await reg.getProcess(id);
   if (!rec) throw new UserError(`no process ${id}`);
+  const children = (await reg.listProcesses()).filter((r) => r.parentId === id);
   const config = (await reg.getConfig(rec.configDigest)) as Record<string, unknown> | null;
   const log = await reg.readLog(id);
   const summary = log ? summarizeLog(log) : null;
-  const data = { process: rec, config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
+  const data = { process: rec, children: children.map((c) => c.id), config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
   if (format !== 'text') return done(printData(data, format));
   const lines = [
     `Process:   ${rec.id}`,
     ...(rec.parentId ? [`Parent:    ${rec.parentId}`] : []),
+    ...(children.length ? [`Children:  ${children.map((c) => `${c.id} (${taskState(c)})`).join('\n           ')}`] : []),
     `State:     ${rec.state}${rec.exitCode === undefined ? '' : ` (exit code ${rec.exitCode})`}`,
     `Command:   ${rec.argv.join(' ')}`,
     `Module:    sha256:${rec.moduleDigest}`,
@@ -174,6 +188,27 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   const id = await reg.importProcess(bytes);
   process.stdout.write(id + '\n');
   return 0;
+}
+
+/** Processes in tree order: roots newest first, each followed by its tasks. */
+function processTree(list: ProcessRecord[]): { r: ProcessRecord; depth: number }[] {
+  const ids = new Set(list.map((r) => r.id));
+  const kids = new Map<string, ProcessRecord[]>();
+  for (const r of list) if (r.parentId && ids.has(r.parentId)) kids.set(r.parentId, [...(kids.get(r.parentId) ?? []), r]);
+  const out: { r: ProcessRecord; depth: number }[] = [];
+  const visit = (r: ProcessRecord, depth: number) => {
+    out.push({ r, depth });
+    for (const k of [...(kids.get(r.id) ?? [])].reverse()) visit(k, depth + 1);
+  };
+  for (const r of list) if (!r.parentId || !ids.has(r.parentId)) visit(r, 0);
+  return out;
+}
+
+/** A task's state as the task API names it. */
+function taskState(r: ProcessRecord): string {
+  if (r.state === 'exited') return r.exitCode === 0 ? 'success' : 'error';
+  if (r.state === 'killed') return 'killed';
+  return r.state === 'trapped' || r.state === 'failed' ? 'error' : r.state;
 }
 
 function help(text: string): number {

@@ -20,7 +20,9 @@ Flags:
                           host's root.
   --env KEY=VALUE         set an environment variable (repeatable)
   --no-host               untrusted: see only --dir mounts and --env variables
-  --no-record             do not record the run
+  --max-tasks N           run at most N task processes at once (tasks the guest starts
+                          through the wtm import module; default: the number of cores)
+  --no-record             do not record the run (nor its tasks)
 ${registryHelp}
   -h, --help              show this help
 
@@ -50,6 +52,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env: { value: true, repeat: true },
     'no-host': { value: false },
     'no-record': { value: false },
+    'max-tasks': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -76,7 +79,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
   const registry = p.flags.has('no-record') ? undefined : await openRegistry(p);
-  const runtime = new Runtime();
+  const maxTasksFlag = p.flags.get('max-tasks')?.[0];
+  const maxTasks = maxTasksFlag === undefined ? undefined : Number(maxTasksFlag);
+  if (maxTasks !== undefined && !(Number.isInteger(maxTasks) && maxTasks >= 1)) throw new UsageError(`--max-tasks ${maxTasksFlag}: expected a whole number >= 1`);
+  const runtime = new Runtime({ registry, maxConcurrency: maxTasks });
   const result = await runtime.run({
     module,
     args: p.rest,

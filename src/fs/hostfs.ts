@@ -15,6 +15,13 @@ const C = fs.constants;
  */
 export const PROC_FD_AT = fs.existsSync('/proc/self/fd');
 
+/** The host directory behind a file system (through a read-only view), or null if it has none. */
+export function hostPathOf(f: FileSystem): string | null {
+  if (f instanceof HostFs) return f.hostPath;
+  const inner = (f as { inner?: FileSystem }).inner;
+  return inner ? hostPathOf(inner) : null;
+}
+
 /** A host directory as a file system. */
 export class HostFs implements FileSystem {
   readonly description: string;

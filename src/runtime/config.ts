@@ -30,6 +30,8 @@ export interface ProcessConfig {
   stderr: OutputConfig;
   /** Record every call into a log (streamed back to the starter in batches). */
   record: boolean;
+  /** The process id (when recorded): tasks this process starts name it as their parent. */
+  processId?: string;
   /** Replay this log instead of touching the host: no mounts are opened. */
   replayLog?: Uint8Array;
 }

@@ -1,5 +1,12 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
+import type { TaskReply, TaskRequest } from './guest-tasks.js';
+
+/** How a starter serves the `wtm` task calls of the guest it runs. */
+export interface GuestTaskHandlers {
+  onTask(req: TaskRequest, reply: (r: TaskReply) => void): void;
+  onCancel(processId: string): void;
+}
 
 /**
  * The worker script: the bundled one when this code runs from the bundle (dist/bundle/), the
@@ -29,6 +36,8 @@ export interface Job {
   timeoutMs?: number;
   /** Aborting terminates the worker. */
   signal?: AbortSignal;
+  /** Serves the guest's task calls; without it they answer NOSYS. */
+  tasks?: GuestTaskHandlers;
 }
 
 export interface JobResult extends ExitReport {
@@ -55,9 +64,11 @@ export class WorkerPool {
     return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      let closeChannel = () => {};
       const finish = (r: JobResult, reuse: boolean) => {
         if (done) return;
         done = true;
+        closeChannel();
         if (timer) clearTimeout(timer);
         job.signal?.removeEventListener('abort', onAbort);
         worker.off('message', onMessage);
@@ -67,10 +78,23 @@ export class WorkerPool {
         else void worker.terminate();
         resolve(r);
       };
-      const onMessage = (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array }) => {
+      // The guest's task calls: requests come with the worker's messages, replies go to a
+      // port the worker reads synchronously, and a shared counter wakes it (Atomics.wait).
+      const channel = job.tasks ? new MessageChannel() : null;
+      const signal = job.tasks ? new Int32Array(new SharedArrayBuffer(4)) : null;
+      if (channel) closeChannel = () => channel.port2.close();
+      const reply = (r: TaskReply) => {
+        if (done || !channel) return;
+        channel.port2.postMessage(r);
+        Atomics.add(signal!, 0, 1);
+        Atomics.notify(signal!, 0);
+      };
+      const onMessage = (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array; task?: TaskRequest; taskCancel?: string }) => {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
         else if (msg.log) job.onLog?.(msg.log);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
+        else if (msg.task) job.tasks?.onTask(msg.task, reply);
+        else if (msg.taskCancel) job.tasks?.onCancel(msg.taskCancel);
       };
       const onError = (e: Error) => finish({ exitCode: 1, error: `the worker failed: ${e.message}`, ended: 'crashed' }, false);
       const onExit = () => finish({ exitCode: 1, error: 'the worker ended without a report', ended: 'crashed' }, false);
@@ -83,7 +107,11 @@ export class WorkerPool {
       if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
         timer = setTimeout(() => finish({ exitCode: TIMEOUT_EXIT_CODE, error: `timed out after ${job.timeoutMs} ms`, ended: 'timeout' }, false), job.timeoutMs);
       }
-      worker.postMessage({ module: job.module, config: job.config });
+      if (channel) {
+        worker.postMessage({ module: job.module, config: job.config, tasks: { port: channel.port1, signal: signal!.buffer } }, [channel.port1]);
+      } else {
+        worker.postMessage({ module: job.module, config: job.config });
+      }
     });
   }
 

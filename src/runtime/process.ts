@@ -2,7 +2,9 @@ import { GuestMemory, wasiImports } from '../abi/index.js';
 import { HostFs } from '../fs/hostfs.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
-import { ProcExit, type System } from '../system/index.js';
+import { ProcExit, type System, type TaskHost } from '../system/index.js';
+import { wtmImports } from '../abi/wtm.js';
+import { GuestTasks, type TaskChannel, type TaskRequest } from './guest-tasks.js';
 import { LogReader, LogWriter } from '../timemachine/format.js';
 import { Recorder } from '../timemachine/recorder.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
@@ -12,7 +14,7 @@ import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
 export const TRAP_EXIT_CODE = 134;
 
 /** What a running process sends to its starter: output chunks and log batches. */
-export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array }) => void;
+export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | { task: TaskRequest } | { taskCancel: string }) => void;
 
 function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
@@ -35,20 +37,26 @@ export function createSandbox(config: ProcessConfig, post: Post): Sandbox {
   });
 }
 
-const PROVIDED = new Set(Object.keys(wasiImports({} as System, new GuestMemory())));
+const PROVIDED: Record<string, Set<string>> = {
+  wasi_snapshot_preview1: new Set(Object.keys(wasiImports({} as System, new GuestMemory()))),
+  wtm: new Set(Object.keys(wtmImports({} as TaskHost, new GuestMemory()))),
+};
 
 /** The first import (`module.name`) that wtm does not provide, if any. */
 export function missingImport(module: WebAssembly.Module): string | null {
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.module !== 'wasi_snapshot_preview1' || !PROVIDED.has(imp.name) || imp.kind !== 'function') return `${imp.module}.${imp.name}`;
+    if (!PROVIDED[imp.module]?.has(imp.name) || imp.kind !== 'function') return `${imp.module}.${imp.name}`;
   }
   return null;
 }
 
 /** Instantiates `module` against `sys` and runs `_start`; the exit code, or how it failed. */
-export function runGuest(module: WebAssembly.Module, sys: System): ExitReport {
+export function runGuest(module: WebAssembly.Module, sys: System & TaskHost): ExitReport {
   const mem = new GuestMemory();
-  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports };
+  const imports: WebAssembly.Imports = {
+    wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports,
+    wtm: wtmImports(sys, mem) as WebAssembly.ModuleImports,
+  };
   const missing = missingImport(module);
   if (missing) return { exitCode: 1, error: `the module imports ${missing}, which wtm does not provide` };
   let instance: WebAssembly.Instance;
@@ -81,13 +89,16 @@ export function describeTrap(e: unknown): string {
 }
 
 /** Runs one process to its end in the current thread: live (maybe recorded), or replayed. */
-export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post): ExitReport {
+export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel): ExitReport {
   if (config.replayLog) return replayProcess(module, config, config.replayLog, post);
   let sys: Sandbox;
   try {
     sys = createSandbox(config, post);
   } catch (e) {
     return { exitCode: 1, error: (e as Error).message };
+  }
+  if (tasks) {
+    sys.setTaskHost(new GuestTasks(sys, tasks, (task) => post({ task }), (taskCancel) => post({ taskCancel }), config.processId));
   }
   try {
     if (!config.record) return runGuest(module, sys);

@@ -5,10 +5,10 @@ import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
 import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
 import { hostView } from './hostview.js';
-import { startWorker, WorkerPool } from './pool.js';
+import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
-import { defaultTasksDir, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
+import { defaultTasksDir, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec } from './tasks.js';
 import { missingImport } from './process.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
@@ -34,7 +34,7 @@ export interface RunOptions {
   stdin?: StdinConfig;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
-  /** Record the run into this registry (the CLI does by default). */
+  /** Record the run into this registry (default: the runtime's; the CLI records by default). */
   registry?: Registry;
   /** Called with the process id once the process is registered, before it starts. */
   onStart?: (processId: string) => void;
@@ -91,6 +91,7 @@ export class Runtime {
     const runner = new TaskRunner({
       pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
+      guestTasks: (parentId) => this.guestTaskHandlers(parentId),
     });
     this.tasks = new LocalTaskQueue((id, spec, signal, release) => runner.execute(id, spec, signal, release), max);
   }
@@ -101,6 +102,25 @@ export class Runtime {
    */
   spawn(spec: TaskSpec, opts: { signal?: AbortSignal } = {}): TaskHandle {
     return this.tasks.submit(spec, opts);
+  }
+
+  /**
+   * Serves the `wtm` task calls of a guest: each request becomes a task of this runtime's
+   * queue (so `maxConcurrency` bounds them), named as a child of `parentId`.
+   */
+  guestTaskHandlers(parentId?: string): GuestTaskHandlers {
+    const running = new Map<string, TaskHandle>();
+    return {
+      onTask: (req, reply) => {
+        const h = this.tasks.submit({ ...req.spec, ...(parentId ? { parentId } : {}) }, { id: req.processId });
+        running.set(req.processId, h);
+        void h.wait().then((r) => {
+          running.delete(req.processId);
+          reply({ handle: req.handle, result: JSON.stringify(guestResult(req.handle, r)) });
+        });
+      },
+      onCancel: (processId) => running.get(processId)?.cancel(),
+    };
   }
 
   /** Removes a finished task's directory. */
@@ -179,7 +199,7 @@ export class Runtime {
   /** Runs a module to its end in a worker thread, recording it when a registry is given. */
   async run(opts: RunOptions): Promise<RunResult> {
     if (opts.module instanceof WebAssembly.Module) {
-      if (opts.registry) throw new UserError('recording needs the module bytes, not a compiled module');
+      if (opts.registry ?? this.options.registry) throw new UserError('recording needs the module bytes, not a compiled module');
       return runInWorker(opts.module, this.configure(opts));
     }
     const worker = startWorker();
@@ -194,8 +214,8 @@ export class Runtime {
   private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
     const { bytes, module } = await this.load(source);
     const config = this.configure(opts);
-    const registry = opts.registry;
-    if (!registry) return runInWorker(module, config, undefined, worker);
+    const registry = opts.registry ?? this.options.registry;
+    if (!registry) return runInWorker(module, config, undefined, worker, this.guestTaskHandlers());
     config.record = true;
     const moduleDigest = await registry.putModule(bytes);
     const configDigest = await registry.putConfig(storedConfig(config, moduleDigest));
@@ -204,13 +224,14 @@ export class Runtime {
       id, moduleDigest, configDigest, argv: config.args, startTime: new Date().toISOString(),
       state: 'running', wtmVersion: WTM_VERSION,
     });
+    config.processId = id;
     opts.onStart?.(id);
     let saving: Promise<void> = Promise.resolve();
     let logBytes = 0;
     const result = await runInWorker(module, config, (chunk) => {
       logBytes += chunk.byteLength;
       saving = saving.then(() => registry.appendLog(id, chunk));
-    }, worker);
+    }, worker, this.guestTaskHandlers(id));
     await saving;
     await registry.updateProcess(id, {
       endTime: new Date().toISOString(), exitCode: result.exitCode,
@@ -239,6 +260,17 @@ export class Runtime {
     };
     return { ...(await runInWorker(module, config)), processId: id };
   }
+}
+
+/** A task result as a guest reads it (docs/tasks.md). */
+function guestResult(handle: number, r: TaskResult) {
+  const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+  return {
+    id: handle, process_id: r.id, state: r.state, exit_code: r.exitCode,
+    stdout: text(r.stdout), stderr: text(r.stderr),
+    stdout_truncated: r.stdoutTruncated, stderr_truncated: r.stderrTruncated,
+    ...(r.error ? { error: r.error } : {}),
+  };
 }
 
 /** The wtm version written into records (the package's). */
@@ -281,11 +313,11 @@ function checkMount(m: MountConfig): void {
 }
 
 /** Runs one process in a (fresh or just started) worker; collects its exit report, piped output and log. */
-export async function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker?: Worker): Promise<RunResult> {
+export async function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker?: Worker, tasks?: GuestTaskHandlers): Promise<RunResult> {
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const pool = new WorkerPool(0, worker);
-  const r = await pool.run({ module, config, onLog, onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk) });
+  const r = await pool.run({ module, config, onLog, tasks, onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk) });
   const result: RunResult = { exitCode: r.exitCode, trap: r.trap, error: r.error, calls: r.calls };
   if (config.stdout === 'pipe') result.stdout = Buffer.concat(out);
   if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
 import { sha256Hex } from '../registry/digest.js';
 import { limitMemory } from './memlimit.js';
-import type { WorkerPool } from './pool.js';
+import type { GuestTaskHandlers, WorkerPool } from './pool.js';
 import { missingImport } from './process.js';
 import type { MountConfig, ProcessConfig } from './config.js';
 import { createTaskRoot, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
@@ -15,6 +15,8 @@ export interface TaskRunnerOptions {
   /** Bytes of stdout (and of stderr) kept per task; the rest is dropped and flagged. */
   outputLimit: number;
   wtmVersion: string;
+  /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
+  guestTasks?: (parentId: string) => GuestTaskHandlers;
 }
 
 /**
@@ -72,8 +74,9 @@ export class TaskRunner {
     }
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);
+    config.processId = id;
     const r = await this.o.pool.run({
-      module, config, timeoutMs: spec.timeoutMs, signal,
+      module, config, timeoutMs: spec.timeoutMs, signal, tasks: this.o.guestTasks?.(id),
       onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
       onLog: registry ? (chunk) => {
         logBytes += chunk.byteLength;
@@ -103,7 +106,8 @@ export class TaskRunner {
     };
   }
 
-  private async moduleBytes(ref: string): Promise<Uint8Array> {
+  private async moduleBytes(ref: string | Uint8Array): Promise<Uint8Array> {
+    if (ref instanceof Uint8Array) return ref;
     if (ref.startsWith('sha256:')) {
       const reg = this.o.registry;
       if (!reg) throw new Error(`module ${ref}: no registry to take it from`);
@@ -167,7 +171,8 @@ function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean): Proces
   }
   const env = Array.isArray(spec.env) ? [...spec.env] : Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const stdin = spec.stdin === undefined ? 'null' : typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : spec.stdin;
-  const argv0 = spec.module.startsWith('sha256:') ? spec.module.slice(0, 19) : path.basename(spec.module);
+  const argv0 = spec.argv0 ?? (typeof spec.module !== 'string' ? 'task.wasm'
+    : spec.module.startsWith('sha256:') ? spec.module.slice(0, 19) : path.basename(spec.module));
   return {
     args: [argv0, ...(spec.args ?? [])], env, mounts,
     preopens: mounts.map((m) => ({ name: m.guest, guestPath: m.guest })),

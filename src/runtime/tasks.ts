@@ -9,9 +9,11 @@ import type { MountConfig } from './config.js';
  * carry it to another machine without changing callers.
  */
 export interface TaskSpec {
-  /** A host path to a .wasm file, or `sha256:DIGEST` of a module in the registry. */
-  module: string;
-  /** Arguments after argv[0] (argv[0] is the module's file name). */
+  /** A host path to a .wasm file, `sha256:DIGEST` of a module in the registry, or its bytes. */
+  module: string | Uint8Array;
+  /** argv[0] (default: the module's file name). */
+  argv0?: string;
+  /** Arguments after argv[0]. */
   args?: string[];
   env?: Record<string, string> | string[];
   /** Bytes (or text) the task reads on stdin; nothing otherwise. */

@@ -1,4 +1,4 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { runProcess } from './process.js';
 import type { ProcessConfig } from './config.js';
 
@@ -8,7 +8,15 @@ import type { ProcessConfig } from './config.js';
  * ~60 ms start overlaps compiling and registering) and is reused by the task pool; it is
  * replaced only when a process had to be killed. Log batches are transferred, not copied.
  */
-parentPort!.on('message', ({ module, config }: { module: WebAssembly.Module; config: ProcessConfig }) => {
+interface Work {
+  module: WebAssembly.Module;
+  config: ProcessConfig;
+  /** Where replies to the guest's task calls arrive, and the counter that wakes a waiting guest. */
+  tasks?: { port: MessagePort; signal: SharedArrayBuffer };
+}
+
+parentPort!.on('message', ({ module, config, tasks }: Work) => {
+  const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal) } : undefined;
   const report = runProcess(module, config, (msg) => {
     if ('log' in msg) {
       // A fresh copy: the chunk may share its buffer (Node's Buffer pool), which must not be detached.
@@ -17,6 +25,7 @@ parentPort!.on('message', ({ module, config }: { module: WebAssembly.Module; con
     } else {
       parentPort!.postMessage(msg);
     }
-  });
+  }, channel);
+  channel?.port.close();
   parentPort!.postMessage({ exit: report });
 });

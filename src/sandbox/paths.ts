@@ -270,6 +270,69 @@ export class PathCalls {
     return r.parent.dir.unlink(r.name);
   }
 
+  /**
+   * Reads a whole file named by an absolute guest path, through the same path rules as the
+   * guest's own calls (a task's module must be readable by the guest that starts it).
+   */
+  readGuestFile(abs: string, maxBytes: number): Uint8Array | number {
+    if (!abs.startsWith('/')) return -Errno.INVAL;
+    const rel = abs.replace(/^\/+/, '') || '.';
+    const lookup = new Lookup(this.vfs);
+    let r = lookup.resolve(this.vfs.root, rel);
+    for (;;) {
+      if (typeof r === 'number') return r;
+      if (this.dirNamed(r) !== null) return -Errno.ISDIR;
+      const h = r.parent.dir.open(r.name, OpenFlags.READ);
+      if (h === -Errno.LOOP) {
+        r = lookup.followLast(r);
+        continue;
+      }
+      if (typeof h === 'number') return h;
+      if (h.kind === 'dir') {
+        h.close();
+        return -Errno.ISDIR;
+      }
+      try {
+        const chunks: Uint8Array[] = [];
+        let total = 0;
+        for (;;) {
+          const buf = new Uint8Array(1 << 20);
+          const n = h.pread(buf, total);
+          if (n < 0) return n;
+          if (n === 0) break;
+          total += n;
+          if (total > maxBytes) return -Errno.FBIG;
+          chunks.push(buf.subarray(0, n));
+        }
+        return Buffer.concat(chunks);
+      } finally {
+        h.close();
+      }
+    }
+  }
+
+  /**
+   * The directory an absolute guest path names, as a node of the guest's tree (links
+   * followed by the sandbox's rules), or -errno.
+   */
+  guestDir(abs: string): DirNode | number {
+    if (!abs.startsWith('/')) return -Errno.INVAL;
+    const rel = abs.replace(/^\/+/, '') || '.';
+    const lookup = new Lookup(this.vfs);
+    let r = lookup.resolve(this.vfs.root, rel);
+    for (;;) {
+      if (typeof r === 'number') return r;
+      const named = this.dirNamed(r);
+      if (named !== null) return named;
+      const d = this.vfs.child(r.parent, r.name);
+      if (d === -Errno.LOOP) {
+        r = lookup.followLast(r);
+        continue;
+      }
+      return d;
+    }
+  }
+
   /** `.`, `..` and the entries of a directory fd, with mount points as the guest sees them. */
   protected listDirectory(fd: FdEntry): Dirent[] | number {
     const node = fd.dir!;

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import {
   ALL_RIGHTS, DIR_RIGHTS, Errno, FdFlags, Filetype, ProcExit, Rights, STDIO_RIGHTS, Whence,
   newFilestat,
-  type Dirent, type Event, type Fdstat, type Filestat, type Out, type Subscription, type System,
+  type Dirent, type Event, type Fdstat, type Filestat, type Out, type Subscription, type System, type TaskHost,
 } from '../system/index.js';
 import { normalizeMountPath, Vfs, type MountSpec } from '../fs/vfs.js';
 import { clockResGet, clockTimeGet } from './clock.js';
@@ -33,7 +33,8 @@ export interface SandboxOptions {
  * The real System: a guest's fd table, preopened mounts, stdio, clocks and randomness. Every
  * path goes through the one resolver (fs/resolve.ts); files are reached only through the Vfs.
  */
-export class Sandbox extends PathCalls implements System {
+export class Sandbox extends PathCalls implements System, TaskHost {
+  private taskHost: TaskHost | null = null;
   private readonly argv: readonly string[];
   private readonly envv: readonly string[];
   private readonly scratchStat: Filestat = newFilestat();
@@ -310,6 +311,23 @@ export class Sandbox extends PathCalls implements System {
 
   schedYield(): number {
     return 0;
+  }
+
+  /** Gives this sandbox the `wtm` task calls (a guest without them gets NOSYS). */
+  setTaskHost(host: TaskHost): void {
+    this.taskHost = host;
+  }
+  taskSubmit(spec: string): number {
+    return this.taskHost ? this.taskHost.taskSubmit(spec) : -Errno.NOSYS;
+  }
+  taskWait(id: number, bufLen: number, out: Out<string>): number {
+    return this.taskHost ? this.taskHost.taskWait(id, bufLen, out) : Errno.NOSYS;
+  }
+  taskPoll(bufLen: number, out: Out<string>): number {
+    return this.taskHost ? this.taskHost.taskPoll(bufLen, out) : Errno.NOSYS;
+  }
+  taskCancel(id: number): number {
+    return this.taskHost ? this.taskHost.taskCancel(id) : Errno.NOSYS;
   }
 
   sockAccept(fd: number): number {

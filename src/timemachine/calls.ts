@@ -1,4 +1,4 @@
-import type { Dirent, Event, Fdstat, Filestat, Out, Subscription, System } from '../system/index.js';
+import type { Dirent, Event, Fdstat, Filestat, Out, Subscription, System, TaskHost } from '../system/index.js';
 import type { RecordReader, RecordWriter } from './codec.js';
 
 /**
@@ -22,12 +22,13 @@ export type OutKind =
   | 'none'
   | 'filled'   // bytes read into the 'sizes' buffers: `ret` bytes
   | 'random'   // the whole buffer (random_get)
-  | 'filestat' | 'fdstat' | 'string' | 'strings' | 'dirents' | 'events' | 'recv';
+  | 'filestat' | 'fdstat' | 'string' | 'strings' | 'dirents' | 'events' | 'recv'
+  | 'result';  // a task result: the JSON text, recorded whether delivered or NOBUFS
 
 export interface CallSpec {
   id: number;
-  /** The System method. */
-  method: keyof System;
+  /** The System (or TaskHost) method. */
+  method: keyof System | keyof TaskHost;
   /** The wasi_snapshot_preview1 name, for views. */
   wasi: string;
   params: readonly (readonly [string, ParamKind])[];
@@ -39,7 +40,7 @@ export interface CallSpec {
 type P = readonly [string, ParamKind];
 const fd: P = ['fd', 'int'];
 const path: P = ['path', 'str'];
-const spec = (method: keyof System, wasi: string, params: P[], out: OutKind, errnoResult = true) =>
+const spec = (method: keyof System | keyof TaskHost, wasi: string, params: P[], out: OutKind, errnoResult = true) =>
   ({ method, wasi, params, out, errnoResult });
 
 const table = [
@@ -86,6 +87,11 @@ const table = [
   spec('sockRecv', 'sock_recv', [fd, ['iovs', 'sizes'], ['riFlags', 'int']], 'recv', false),
   spec('sockSend', 'sock_send', [fd, ['iovs', 'data'], ['siFlags', 'int']], 'none', false),
   spec('sockShutdown', 'sock_shutdown', [fd, ['how', 'int']], 'none'),
+  // The `wtm` extension (TaskHost): task results are recorded, so replay starts no task.
+  spec('taskSubmit', 'wtm.task_submit', [['spec', 'str']], 'none', false),
+  spec('taskWait', 'wtm.task_wait', [['id', 'int'], ['bufLen', 'int']], 'result'),
+  spec('taskPoll', 'wtm.task_poll', [['bufLen', 'int']], 'result'),
+  spec('taskCancel', 'wtm.task_cancel', [['id', 'int']], 'none'),
 ] as const;
 
 export const CALLS: readonly CallSpec[] = table.map((s, id) => ({ ...s, id }));
@@ -93,7 +99,7 @@ export const CALL_BY_METHOD = new Map<string, CallSpec>(CALLS.map((c) => [c.meth
 
 /** The out object a call takes (its last argument), if any. */
 export function takesOut(c: CallSpec): boolean {
-  return c.out === 'filestat' || c.out === 'fdstat' || c.out === 'string' || c.out === 'dirents' || c.out === 'recv';
+  return c.out === 'filestat' || c.out === 'fdstat' || c.out === 'string' || c.out === 'dirents' || c.out === 'recv' || c.out === 'result';
 }
 
 // ---- encoding of parameters and results -------------------------------------------------
@@ -166,6 +172,8 @@ export function readParam(r: RecordReader, kind: ParamKind): unknown {
 
 /** Did the call succeed, so that its outputs were recorded? */
 export function succeeded(c: CallSpec, ret: number): boolean {
+  // A task result too big for the buffer (NOBUFS) still carries the result text.
+  if (c.out === 'result') return ret === 0 || ret === 42;
   return c.errnoResult ? ret === 0 : ret >= 0;
 }
 

@@ -1,4 +1,4 @@
-import type { Dirent, Event, Fdstat, Filestat, Out, System } from '../system/index.js';
+import type { Dirent, Event, Fdstat, Filestat, Out, System, TaskHost } from '../system/index.js';
 import {
   CALLS, succeeded, writeDirents, writeEvents, writeFdstat, writeFilestat, writeNum, writeParam,
   type CallSpec,
@@ -16,7 +16,7 @@ import type { LogWriter } from './format.js';
  */
 export class Recorder {
   private readonly t0 = performance.now();
-  constructor(readonly inner: System, readonly log: LogWriter) {}
+  constructor(readonly inner: System & TaskHost, readonly log: LogWriter) {}
 
   /** Seals the buffered records into a batch (on exit, trap and proc_exit). */
   flush(): void {
@@ -63,7 +63,7 @@ function writeOutputs(w: LogWriter['records'], c: CallSpec, args: ArrayLike<unkn
     case 'random': w.raw(args[0] as Uint8Array); return;
     case 'filestat': writeFilestat(w, last as Filestat); return;
     case 'fdstat': writeFdstat(w, last as Fdstat); return;
-    case 'string': w.string((last as Out<string>).value); return;
+    case 'string': case 'result': w.string((last as Out<string>).value); return;
     case 'dirents': writeDirents(w, (last as Out<readonly Dirent[]>).value, args[2] as number); return;
     case 'events': writeEvents(w, last as Event[], ret); return;
     case 'strings': return;
@@ -93,7 +93,7 @@ for (const c of CALLS) {
     }
     : function (this: Recorder, ...args: unknown[]): unknown {
       const start = performance.now();
-      const ret = (this.inner[method] as (...a: unknown[]) => unknown)(...args);
+      const ret = ((this.inner as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!)(...args);
       this.record(c, args, ret, start);
       return ret;
     };
@@ -101,4 +101,4 @@ for (const c of CALLS) {
 
 // The methods above are installed from the table; this tells TypeScript they exist.
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface Recorder extends System {}
+export interface Recorder extends System, TaskHost {}

@@ -1,4 +1,4 @@
-import { ProcExit, type Dirent, type Event, type Fdstat, type Filestat, type Out, type System } from '../system/index.js';
+import { ProcExit, type Dirent, type Event, type Fdstat, type Filestat, type Out, type System, type TaskHost } from '../system/index.js';
 import {
   CALLS, readDirents, readEvents, readFdstat, readFilestat, readNum, readParam, succeeded, writeParam,
   type CallSpec,
@@ -120,7 +120,7 @@ function readOutputs(r: RecordReader, c: CallSpec, args: unknown[], ret: number)
     }
     case 'filestat': readFilestat(r, last as Filestat); return;
     case 'fdstat': readFdstat(r, last as Fdstat); return;
-    case 'string': (last as Out<string>).value = r.string(); return;
+    case 'string': case 'result': (last as Out<string>).value = r.string(); return;
     case 'dirents': (last as Out<readonly Dirent[]>).value = readDirents(r); return;
     case 'events': readEvents(r, ret, last as Event[]); return;
   }
@@ -166,4 +166,4 @@ for (const c of CALLS) {
     };
 }
 
-export interface Replayer extends System {}
+export interface Replayer extends System, TaskHost {}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the test guests: tests/guests/*.c and *.wat -> NAME.wasm next to the source,
-# and examples/hello.c -> examples/hello.wasm. The .wasm files are committed, so the
+# and examples/*.c -> examples/*.wasm (with sdk/c on the include path). The .wasm files are committed, so the
 # tests need no toolchain; run this (npm run build:guests) after changing a source.
 set -euo pipefail
 
@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 CC="${CC:-clang-14}"
 SYSROOT="${WASI_SYSROOT:-/usr}"
-CFLAGS=(--target=wasm32-wasi --sysroot="$SYSROOT" -O2 -Wall -Wextra -Wno-unused-parameter)
+CFLAGS=(--target=wasm32-wasi --sysroot="$SYSROOT" -O2 -Wall -Wextra -Wno-unused-parameter -I"$repo/sdk/c")
 
 need_packages() {
   echo "build.sh: $1 not found." >&2
@@ -27,7 +27,7 @@ build_c() {
 
 shopt -s nullglob
 for src in "$here"/*.c; do build_c "$src"; done
-build_c "$repo/examples/hello.c"
+for src in "$repo"/examples/*.c; do build_c "$src"; done
 
 wats=("$here"/*.wat)
 if ((${#wats[@]})); then
