@@ -218,3 +218,29 @@ test('the fan-out example gathers the results of its tasks', () => {
   assert.match(r.stdout, /fanout: 8 tasks done, 0 failed/);
   for (let i = 0; i < 8; i++) assert.match(r.stdout, new RegExp(`hello from wasm task-${i}\\\\n`));
 });
+
+test('wtm rm removes a task record, its log and its directory; keepTaskDirs never removes at once', async () => {
+  const home = tmp('home');
+  const work = tmp('work');
+  fs.copyFileSync(hello, path.join(work, 'hello.wasm'));
+  cli(home, ['run', '--no-host', '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '2']);
+  const tasks = JSON.parse(cli(home, ['get', 'tasks', '-o', 'json']).stdout);
+  assert.equal(tasks.length, 2);
+  const dir = path.join(home, 'tasks', tasks[0].id);
+  assert.ok(fs.existsSync(dir));
+  const r = cli(home, ['rm', tasks[0].id.slice(0, 8)]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!fs.existsSync(dir));
+  assert.equal(JSON.parse(cli(home, ['get', 'tasks', '-o', 'json']).stdout).length, 1);
+  assert.equal(cli(home, ['rm', 'ffffffff']).status, 1);
+
+  const tasksDir = tmp('tasks');
+  const rt = new Runtime({ tasksDir, keepTaskDirs: 'never' });
+  try {
+    const res = await rt.spawn({ module: hello }).wait();
+    assert.equal(res.state, 'success');
+    assert.deepEqual(fs.readdirSync(tasksDir), []);
+  } finally {
+    await rt.close();
+  }
+});

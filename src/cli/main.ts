@@ -5,6 +5,7 @@ import {
   logsCommand, logsHelp,
 } from './inspect.js';
 import { replayCommand, replayHelp } from './replay.js';
+import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
 
 const mainHelp = `wtm: the WebAssembly time machine
@@ -14,12 +15,13 @@ Usage: wtm COMMAND [flags]
 Commands:
   run MODULE [ARGS...]   run a WASI command module in a sandbox (recorded by default)
   replay ID              run a recorded process again from its log alone
-  get processes|modules|configs|logs
+  get processes|tasks|modules|configs|logs
                          list what the registry holds
   describe ID            show a recorded process: config, timings, calls, log size
   logs ID                print a recorded process's stdout and stderr
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
+  rm ID...               remove recorded processes (and task directories)
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
 
@@ -33,6 +35,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   logs: { run: logsCommand, help: logsHelp },
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
+  rm: { run: rmCommand, help: rmHelp },
 };
 
 /** The CLI: returns the process exit code; bad input gives one line on stderr, never a stack. */

@@ -77,6 +77,8 @@ export interface RuntimeOptions {
   tasksDir?: string;
   /** Bytes of a task's stdout and of its stderr kept in its result (default 1 MiB). */
   outputLimit?: number;
+  /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
+  keepTaskDirs?: 'always' | 'never';
 }
 
 export class Runtime {
@@ -92,6 +94,7 @@ export class Runtime {
       pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
       guestTasks: (parentId) => this.guestTaskHandlers(parentId),
+      keepTaskDirs: options.keepTaskDirs ?? 'always',
     });
     this.tasks = new LocalTaskQueue((id, spec, signal, release) => runner.execute(id, spec, signal, release), max);
   }

@@ -15,6 +15,7 @@ export interface TaskRunnerOptions {
   /** Bytes of stdout (and of stderr) kept per task; the rest is dropped and flagged. */
   outputLimit: number;
   wtmVersion: string;
+  keepTaskDirs?: 'always' | 'never';
   /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
   guestTasks?: (parentId: string) => GuestTaskHandlers;
 }
@@ -84,6 +85,7 @@ export class TaskRunner {
       } : undefined,
     });
     release();
+    if (this.o.keepTaskDirs === 'never' && !given) fs.rmSync(root, { recursive: true, force: true });
     const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled'
       : r.exitCode === 0 && !r.trap && !r.error ? 'success' : 'error';
     const endTime = new Date().toISOString();
