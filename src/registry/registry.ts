@@ -39,7 +39,8 @@ export class Registry {
     if (!(bytes instanceof Uint8Array)) throw new Error('putModule: module must be bytes (Uint8Array)');
     const digest = sha256Hex(bytes);
     const key = MODULE_PREFIX + digest;
-    if (!(await this.store.hasBlob(key))) await this.store.putBlob(key, bytes);
+    if (!this.stored.has(key) && !(await this.store.hasBlob(key))) await this.store.putBlob(key, bytes);
+    this.remember(key);
     return digest;
   }
 
@@ -48,7 +49,11 @@ export class Registry {
   }
 
   async hasModule(digest: string): Promise<boolean> {
-    return this.store.hasBlob(MODULE_PREFIX + checkDigest(digest, 'module digest'));
+    const key = MODULE_PREFIX + checkDigest(digest, 'module digest');
+    if (this.stored.has(key)) return true;
+    const has = await this.store.hasBlob(key);
+    if (has) this.remember(key);
+    return has;
   }
 
   /** Digests of all stored modules, sorted. */
@@ -72,8 +77,21 @@ export class Registry {
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('putConfig: config must be a JSON object');
     const text = canonicalJson(config);
     const digest = sha256Hex(text);
+    if (this.stored.has(CONFIG + digest)) return digest;
     if ((await this.store.getRecord(CONFIG, digest)) === null) await this.store.putRecord(CONFIG, digest, JSON.parse(text));
+    this.remember(CONFIG + digest);
     return digest;
+  }
+
+  /**
+   * Content-addressed objects this Registry has stored or seen: they never change, so a task
+   * run many times costs no existence check after the first (they are only removed by
+   * deleting them through a registry, which is not done for modules and configs).
+   */
+  private readonly stored = new Set<string>();
+  private remember(key: string): void {
+    if (this.stored.size > 100_000) this.stored.clear();
+    this.stored.add(key);
   }
 
   async getConfig<T extends object = Record<string, unknown>>(digest: string): Promise<T | null> {
@@ -97,7 +115,7 @@ export class Registry {
     });
     checkProcessRecord(full);
     if (!(await this.hasModule(full.moduleDigest))) throw new Error(`module ${full.moduleDigest} is not in the registry (store it with putModule first)`);
-    if ((await this.getConfig(full.configDigest)) === null) throw new Error(`config ${full.configDigest} is not in the registry (store it with putConfig first)`);
+    if (!this.stored.has(CONFIG + full.configDigest) && (await this.getConfig(full.configDigest)) === null) throw new Error(`config ${full.configDigest} is not in the registry (store it with putConfig first)`);
     return this.locked(full.id, async () => {
       if ((await this.store.getRecord(PROCESS, full.id)) !== null) throw new Error(`process ${full.id} already exists`);
       await this.store.putRecord(PROCESS, full.id, full);

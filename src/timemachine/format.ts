@@ -105,11 +105,17 @@ export class LogWriter {
     v.setUint32(24, raw.length, true);
     chunk[28] = codec;
     chunk.set(payload, FRAME_SIZE);
-    if (!this.headerEmitted) {
-      this.headerEmitted = true;
-      this.emit(encodeHeader());
-    }
     this.sealed += count;
+    if (!this.headerEmitted) {
+      // The header travels with the first batch: one write for a short process's whole log.
+      this.headerEmitted = true;
+      const header = encodeHeader();
+      const first = new Uint8Array(header.byteLength + chunk.byteLength);
+      first.set(header, 0);
+      first.set(chunk, header.byteLength);
+      this.emit(first);
+      return;
+    }
     this.emit(chunk);
   }
 }
