@@ -21,12 +21,17 @@ export function startWorker(): Worker {
   return new Worker(workerUrl, { stdout: false, stderr: false });
 }
 
+/** Modules a worker keeps by key; past this it forgets them all (and the pool knows). */
+export const WORKER_MODULE_CACHE = 16;
+
 /** Exit codes of processes wtm had to stop, as the shell reports `timeout` and SIGINT. */
 export const TIMEOUT_EXIT_CODE = 124;
 export const CANCELLED_EXIT_CODE = 130;
 
 export interface Job {
   module: WebAssembly.Module;
+  /** Names the module (e.g. its digest): a worker that already holds it is not sent it again. */
+  moduleKey?: string;
   config: ProcessConfig;
   /** Sealed log batches, in order. */
   onLog?: (chunk: Uint8Array) => void;
@@ -53,6 +58,8 @@ export interface JobResult extends ExitReport {
  */
 export class WorkerPool {
   private readonly idle: Worker[] = [];
+  /** Module keys each worker holds (see worker.ts). */
+  private readonly held = new WeakMap<Worker, Set<string>>();
   /** `first`: an already started worker to use first (e.g. started while the module compiled). */
   constructor(private readonly keepIdle: number, first?: Worker) {
     if (first) this.idle.push(first);
@@ -107,10 +114,18 @@ export class WorkerPool {
       if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
         timer = setTimeout(() => finish({ exitCode: TIMEOUT_EXIT_CODE, error: `timed out after ${job.timeoutMs} ms`, ended: 'timeout' }, false), job.timeoutMs);
       }
+      let held = this.held.get(worker);
+      if (held === undefined) this.held.set(worker, (held = new Set()));
+      const send = job.moduleKey === undefined || !held.has(job.moduleKey);
+      if (job.moduleKey !== undefined) {
+        if (held.size >= WORKER_MODULE_CACHE) held.clear(); // the worker clears its cache alike
+        held.add(job.moduleKey);
+      }
+      const work = { module: send ? job.module : undefined, moduleKey: job.moduleKey, config: job.config };
       if (channel) {
-        worker.postMessage({ module: job.module, config: job.config, tasks: { port: channel.port1, signal: signal!.buffer } }, [channel.port1]);
+        worker.postMessage({ ...work, tasks: { port: channel.port1, signal: signal!.buffer } }, [channel.port1]);
       } else {
-        worker.postMessage({ module: job.module, config: job.config });
+        worker.postMessage(work);
       }
     });
   }

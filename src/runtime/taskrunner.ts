@@ -77,7 +77,7 @@ export class TaskRunner {
     const err = new Bounded(this.o.outputLimit);
     config.processId = id;
     const r = await this.o.pool.run({
-      module, config, timeoutMs: spec.timeoutMs, signal, tasks: this.o.guestTasks?.(id),
+      module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs, signal, tasks: this.o.guestTasks?.(id),
       onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
       onLog: registry ? (chunk) => {
         logBytes += chunk.byteLength;

@@ -1,4 +1,5 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import { WORKER_MODULE_CACHE } from './pool.js';
 import { runProcess } from './process.js';
 import type { ProcessConfig } from './config.js';
 
@@ -9,13 +10,30 @@ import type { ProcessConfig } from './config.js';
  * replaced only when a process had to be killed. Log batches are transferred, not copied.
  */
 interface Work {
-  module: WebAssembly.Module;
+  /** Absent when the worker already holds the module under `moduleKey`. */
+  module?: WebAssembly.Module;
+  moduleKey?: string;
   config: ProcessConfig;
   /** Where replies to the guest's task calls arrive, and the counter that wakes a waiting guest. */
   tasks?: { port: MessagePort; signal: SharedArrayBuffer };
 }
 
-parentPort!.on('message', ({ module, config, tasks }: Work) => {
+const modules = new Map<string, WebAssembly.Module>();
+
+parentPort!.on('message', ({ module: sent, moduleKey, config, tasks }: Work) => {
+  let module = sent;
+  if (moduleKey !== undefined) {
+    if (module !== undefined) {
+      if (modules.size >= WORKER_MODULE_CACHE) modules.clear();
+      modules.set(moduleKey, module);
+    } else {
+      module = modules.get(moduleKey);
+    }
+  }
+  if (module === undefined) {
+    parentPort!.postMessage({ exit: { exitCode: 1, error: 'internal: the worker was not sent its module' } });
+    return;
+  }
   const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal) } : undefined;
   const report = runProcess(module, config, (msg) => {
     if ('log' in msg) {
