@@ -244,3 +244,21 @@ test('wtm rm removes a task record, its log and its directory; keepTaskDirs neve
     await rt.close();
   }
 });
+
+test('the task queue: wait by id, results in finishing order, serve ends when the queue closes', async () => {
+  const rt = new Runtime({ tasksDir: tmp('tasks'), maxConcurrency: 2 });
+  const seen = [];
+  const collecting = (async () => {
+    for await (const r of rt.tasks.results()) seen.push(r.id);
+  })();
+  const serving = rt.tasks.serve();
+  const ids = [0, 1, 2].map((i) => rt.spawn({ module: hello, args: [String(i)] }).id);
+  const r = await rt.tasks.wait(ids[1]);
+  assert.equal(text(r.stdout), 'hello from wasm 1\n');
+  await assert.rejects(rt.tasks.wait('nope'), /no task nope/);
+  assert.deepEqual(rt.tasks.list().map((t) => t.id).sort(), [...ids].sort());
+  await rt.close();
+  await serving;
+  await collecting;
+  assert.deepEqual([...seen].sort(), [...ids].sort());
+});

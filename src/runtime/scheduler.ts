@@ -32,6 +32,7 @@ export class LocalTaskQueue implements TaskQueue {
   private closed = false;
   /** Results are kept for `results()` only once someone iterates it (no unbounded growth). */
   private collecting = false;
+  private readonly onClose: (() => void)[] = [];
 
   constructor(private readonly execute: Execute, readonly maxConcurrency: number) {
     if (!(maxConcurrency >= 1)) throw new Error(`maxConcurrency must be at least 1 (got ${maxConcurrency})`);
@@ -52,6 +53,19 @@ export class LocalTaskQueue implements TaskQueue {
       this.pump();
     }
     return this.handle(entry);
+  }
+
+  wait(id: string): Promise<TaskResult> {
+    const e = this.entries.get(id);
+    return e ? e.result : Promise.reject(new Error(`no task ${id}`));
+  }
+
+  async serve(signal?: AbortSignal): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      this.onClose.push(resolve);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
 
   get(id: string): TaskHandle | undefined {
@@ -76,6 +90,7 @@ export class LocalTaskQueue implements TaskQueue {
     this.closed = true;
     await Promise.all([...this.entries.values()].map((e) => e.result));
     this.wake?.();
+    for (const f of this.onClose.splice(0)) f();
   }
 
   private handle(e: Entry): TaskHandle {

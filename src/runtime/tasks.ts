@@ -65,6 +65,14 @@ export interface TaskHandle {
  */
 export interface TaskQueue {
   submit(spec: TaskSpec, opts?: { signal?: AbortSignal; id?: string }): TaskHandle;
+  /** The result of a submitted task (rejects for an unknown id). */
+  wait(id: string): Promise<TaskResult>;
+  /**
+   * Runs tasks taken from the queue on this machine until the signal aborts or the queue
+   * closes. The in-process queue runs its tasks itself, so this only waits; a distributed
+   * queue's `serve` is what each machine taking tasks calls.
+   */
+  serve(signal?: AbortSignal): Promise<void>;
   /** A submitted task by id. */
   get(id: string): TaskHandle | undefined;
   /** Every task submitted so far, with its state. */
