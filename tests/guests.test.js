@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeDigest } from './helpers.js';
 import { MemFs, Sandbox, runGuest } from '../dist/index.js';
 import { BytesStdin, SinkStdio } from '../dist/sandbox/stdio.js';
 
@@ -67,22 +67,6 @@ for (const name of ['fd_ops', 'path_ops', 'misc']) {
   });
 }
 
-/** sha256 of every path, type and content under dir: proves nothing changed. */
-function treeDigest(dir) {
-  const h = crypto.createHash('sha256');
-  const walk = (d) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = fs.lstatSync(p);
-      h.update(`${path.relative(dir, p)}|${st.mode}|${st.size}|${st.mtimeMs}\n`);
-      if (st.isDirectory()) walk(p);
-      else if (st.isSymbolicLink()) h.update(fs.readlinkSync(p));
-      else h.update(fs.readFileSync(p));
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 test('readonly: every write-type call fails and the disk is unchanged', { skip: !fs.existsSync(guestPath('readonly')) }, () => {
   const dir = tmp('ro');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeDigest } from './helpers.js';
 import { Registry, Runtime } from '../dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,20 +15,6 @@ const hello = path.join(root, 'examples/hello.wasm');
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
 const text = (b) => Buffer.from(b).toString('utf8');
 
-function treeDigest(dir) {
-  const h = crypto.createHash('sha256');
-  const walk = (d) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = fs.lstatSync(p);
-      h.update(`${path.relative(dir, p)}|${st.mode}|${st.size}|${st.mtimeMs}\n`);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile()) h.update(fs.readFileSync(p));
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 test('50 tasks at once write the same guest paths and each sees only its own data', async () => {
   const tasksDir = tmp('tasks');

@@ -54,6 +54,16 @@ function fail(e: unknown): number {
   return -errnoFromHostError(e);
 }
 
+/** Runs a host call: 0, or the errno of what it threw. */
+function attempt(f: () => void): number {
+  try {
+    f();
+    return 0;
+  } catch (e) {
+    return errnoFromHostError(e);
+  }
+}
+
 class HostDir implements Dir {
   readonly kind = 'dir';
   /** Prefix that names an entry of this directory: `/proc/self/fd/N/` (or the host path). */
@@ -144,25 +154,25 @@ class HostDir implements Dir {
   }
 
   mkdir(name: string): number {
-    return this.call(() => fs.mkdirSync(this.p(name), 0o777));
+    return attempt(() => fs.mkdirSync(this.p(name), 0o777));
   }
   rmdir(name: string): number {
     if (name === '.') return Errno.INVAL;
-    return this.call(() => fs.rmdirSync(this.p(name)));
+    return attempt(() => fs.rmdirSync(this.p(name)));
   }
   unlink(name: string): number {
-    return this.call(() => fs.unlinkSync(this.p(name)));
+    return attempt(() => fs.unlinkSync(this.p(name)));
   }
   symlink(target: string, name: string): number {
-    return this.call(() => fs.symlinkSync(target, this.p(name)));
+    return attempt(() => fs.symlinkSync(target, this.p(name)));
   }
   rename(name: string, toDir: Dir, toName: string): number {
     if (!(toDir instanceof HostDir)) return Errno.XDEV;
-    return this.call(() => fs.renameSync(this.p(name), toDir.p(toName)));
+    return attempt(() => fs.renameSync(this.p(name), toDir.p(toName)));
   }
   link(name: string, toDir: Dir, toName: string): number {
     if (!(toDir instanceof HostDir)) return Errno.XDEV;
-    return this.call(() => fs.linkSync(this.p(name), toDir.p(toName)));
+    return attempt(() => fs.linkSync(this.p(name), toDir.p(toName)));
   }
   utimes(name: string, atim: bigint, mtim: bigint, fstflags: number): number {
     return setHostTimes(this.p(name), false, atim, mtim, fstflags);
@@ -216,7 +226,7 @@ class HostDir implements Dir {
     }
   }
   sync(): number {
-    return this.call(() => fs.fsyncSync(this.fd));
+    return attempt(() => fs.fsyncSync(this.fd));
   }
   close(): void {
     try {
@@ -227,14 +237,6 @@ class HostDir implements Dir {
   }
   sameFileSystem(other: Dir): boolean {
     return other instanceof HostDir && other.fsys === this.fsys;
-  }
-  private call(f: () => void): number {
-    try {
-      f();
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
   }
 }
 
@@ -290,41 +292,22 @@ class HostFile implements File {
     }
   }
   truncate(size: number): number {
-    try {
-      fs.ftruncateSync(this.fd, size);
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
+    return attempt(() => fs.ftruncateSync(this.fd, size));
   }
   allocate(offset: number, len: number): number {
-    try {
-      const size = fs.fstatSync(this.fd).size;
-      if (offset + len > size) fs.ftruncateSync(this.fd, offset + len);
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
+    return attempt(() => {
+      if (offset + len > fs.fstatSync(this.fd).size) fs.ftruncateSync(this.fd, offset + len);
+    });
   }
   utimes(atim: bigint, mtim: bigint, fstflags: number): number {
     if (PROC_FD_AT) return setHostTimes(`/proc/self/fd/${this.fd}`, true, atim, mtim, fstflags, this.fd);
     return setHostTimes('', true, atim, mtim, fstflags, this.fd);
   }
   sync(): number {
-    try {
-      fs.fsyncSync(this.fd);
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
+    return attempt(() => fs.fsyncSync(this.fd));
   }
   datasync(): number {
-    try {
-      fs.fdatasyncSync(this.fd);
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
+    return attempt(() => fs.fdatasyncSync(this.fd));
   }
   close(): void {
     try {

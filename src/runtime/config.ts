@@ -46,3 +46,24 @@ export interface ExitReport {
   /** Calls recorded (or replayed). */
   calls?: number;
 }
+
+/** What the registry keeps of a process's configuration: enough to describe and replay it. */
+export interface StoredConfig {
+  moduleDigest: string;
+  args: string[];
+  env: string[];
+  mounts: MountConfig[];
+  preopens: PreopenConfig[];
+  stdin: 'inherit' | 'null' | 'bytes';
+  wtmVersion: string;
+  /** Task limits, when the process was a task. */
+  timeoutMs?: number | null;
+  memoryLimitBytes?: number | null;
+}
+
+export function storedConfig(c: ProcessConfig, moduleDigest: string, wtmVersion: string, extra: Partial<StoredConfig> = {}): StoredConfig {
+  return {
+    moduleDigest, args: c.args, env: c.env, mounts: c.mounts, preopens: c.preopens,
+    stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion, ...extra,
+  };
+}

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
-import type { ExitReport, MountConfig, OutputConfig, PreopenConfig, ProcessConfig, StdinConfig } from './config.js';
+import { storedConfig, type ExitReport, type MountConfig, type OutputConfig, type PreopenConfig, type ProcessConfig, type StdinConfig, type StoredConfig } from './config.js';
 import { hostView } from './hostview.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
@@ -221,7 +221,7 @@ export class Runtime {
     if (!registry) return runInWorker(module, config, undefined, worker, this.guestTaskHandlers());
     config.record = true;
     const moduleDigest = await registry.putModule(bytes);
-    const configDigest = await registry.putConfig(storedConfig(config, moduleDigest));
+    const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION));
     const id = randomUUID();
     await registry.createProcess({
       id, moduleDigest, configDigest, argv: config.args, startTime: new Date().toISOString(),
@@ -279,23 +279,6 @@ function guestResult(handle: number, r: TaskResult) {
 /** The wtm version written into records (the package's). */
 export const WTM_VERSION: string = wtmVersion();
 
-/** What the registry keeps of a process's configuration: enough to describe and replay it. */
-export interface StoredConfig {
-  moduleDigest: string;
-  args: string[];
-  env: string[];
-  mounts: MountConfig[];
-  preopens: PreopenConfig[];
-  stdin: 'inherit' | 'null' | 'bytes';
-  wtmVersion: string;
-}
-
-function storedConfig(c: ProcessConfig, moduleDigest: string): StoredConfig {
-  return {
-    moduleDigest, args: c.args, env: c.env, mounts: c.mounts, preopens: c.preopens,
-    stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion: WTM_VERSION,
-  };
-}
 
 function normalize(p: string): string {
   if (!p.startsWith('/')) throw new UserError(`guest path must be absolute: ${p}`);

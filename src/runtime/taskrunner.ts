@@ -5,7 +5,7 @@ import { sha256Hex } from '../registry/digest.js';
 import { limitMemory } from './memlimit.js';
 import type { GuestTaskHandlers, WorkerPool } from './pool.js';
 import { missingImport } from './process.js';
-import type { MountConfig, ProcessConfig } from './config.js';
+import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
 import { createTaskRoot, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
 
 export interface TaskRunnerOptions {
@@ -64,11 +64,9 @@ export class TaskRunner {
         // A fresh task root is named `{task}` (it is TASKS_DIR/ID): tasks run with the same
         // spec then share one config entry.
         const mounts = given ? cfg.mounts : cfg.mounts.map((m, i) => (i === 0 ? { ...m, host: '{task}' } : m));
-        const configDigest = await registry.putConfig({
-          moduleDigest, args: cfg.args, env: cfg.env, mounts, preopens: cfg.preopens,
-          stdin: cfg.stdin instanceof Uint8Array ? 'bytes' : cfg.stdin, wtmVersion: this.o.wtmVersion,
+        const configDigest = await registry.putConfig(storedConfig({ ...cfg, mounts }, moduleDigest, this.o.wtmVersion, {
           timeoutMs: spec.timeoutMs ?? null, memoryLimitBytes: spec.memoryLimitBytes ?? null,
-        });
+        }));
         return { moduleDigest, configDigest };
       })();
       saving = stored;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Dirent, Event, Fdstat, Filestat, Out, System, TaskHost } from '../system/index.js';
 import {
   CALLS, succeeded, writeDirents, writeEvents, writeFdstat, writeFilestat, writeNum, writeParam,
