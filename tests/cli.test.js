@@ -7,12 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Runs record into a registry of this test file's own, never the user's ~/.wtm.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
 
 function run(args, opts = {}) {
-  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 30000, ...opts });
+  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 30000, ...opts, env: { ...process.env, WTM_HOME: home, ...(opts.env ?? {}) } });
 }
 
 /** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */

@@ -13,13 +13,15 @@ import { treeDigest } from './helpers.js';
 import { MemFs, Sandbox, runGuest } from '../dist/index.js';
 import { BytesStdin, SinkStdio } from '../dist/sandbox/stdio.js';
 
+// Runs record into a registry of this test file's own, never the user's ~/.wtm.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const guestPath = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
 
 function cli(args, opts = {}) {
-  return spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 60000, ...opts });
+  return spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 60000, ...opts, env: { ...process.env, WTM_HOME: home, ...(opts.env ?? {}) } });
 }
 
 /** Fails with the guest's own `not ok` lines, so a failure says which check broke. */
