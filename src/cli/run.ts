@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime, type MountConfig } from '../runtime/index.js';
 import { parseFlags, UsageError } from './args.js';
@@ -17,7 +18,8 @@ resolve against the current directory (see docs/sandbox.md for how wasi-libc map
 Flags:
   --dir HOST:GUEST[:ro]   mount the host directory HOST at GUEST in the guest's tree
                           (repeatable; :ro makes it read-only). --dir HOST:/ replaces the
-                          host's root.
+                          host's root. HOST may be a .tar or .tar.gz archive: it is mounted
+                          read-only, in memory, never unpacked to disk.
   --env KEY=VALUE         set an environment variable (repeatable)
   --no-host               untrusted: see only --dir mounts and --env variables
   --max-tasks N           run at most N task processes at once (tasks the guest starts
@@ -43,7 +45,10 @@ export function parseDir(spec: string): MountConfig {
   if (colon <= 0 || colon === s.length - 1) throw new UsageError(`--dir ${spec}: expected HOST:GUEST[:ro], e.g. --dir ./data:/data`);
   const guest = s.slice(colon + 1);
   if (!guest.startsWith('/')) throw new UsageError(`--dir ${spec}: the guest path must be absolute (${guest})`);
-  return { host: path.resolve(s.slice(0, colon)), guest, readonly };
+  const host = path.resolve(s.slice(0, colon));
+  // A file is a tar archive (plain or gzip), mounted read-only without unpacking it.
+  const isFile = fs.statSync(host, { throwIfNoEntry: false })?.isFile() ?? false;
+  return isFile ? { host, guest, readonly: true, kind: 'tar' } : { host, guest, readonly };
 }
 
 export async function runCommand(argv: readonly string[]): Promise<number> {

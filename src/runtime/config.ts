@@ -1,7 +1,9 @@
 /** A mount as plain data: a host directory placed in the guest's tree. */
 export interface MountConfig {
-  /** Host directory. */
+  /** Host directory (or, with kind 'tar', a tar or tar.gz archive). */
   host: string;
+  /** 'dir' (default): a host directory. 'tar': an archive mounted read-only, never unpacked to disk. */
+  kind?: 'dir' | 'tar';
   /** Absolute guest path. */
   guest: string;
   readonly?: boolean;

@@ -1,5 +1,7 @@
 import { GuestMemory, wasiImports } from '../abi/index.js';
 import { HostFs } from '../fs/hostfs.js';
+import { loadTarFs } from '../fs/tarfs.js';
+import type { FileSystem } from '../fs/types.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
 import { ProcExit, type System, type TaskHost } from '../system/index.js';
@@ -23,13 +25,28 @@ function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
 }
 
 /** Builds the sandbox for a config. Throws with a readable message for a bad mount. */
-export function createSandbox(config: ProcessConfig, post: Post): Sandbox {
+/** Archives a config mounts, loaded (in memory) before the sandbox is made: guest path -> file system. */
+export type Archives = Map<string, FileSystem>;
+
+/** Loads the tar mounts of a config (an ArchiveError names a refused entry). */
+export async function loadArchives(config: ProcessConfig): Promise<Archives> {
+  const out: Archives = new Map();
+  for (const m of config.mounts) if (m.kind === 'tar') out.set(m.guest, await loadTarFs(m.host));
+  return out;
+}
+
+export function createSandbox(config: ProcessConfig, post: Post, archives: Archives = new Map()): Sandbox {
   const stdin = config.stdin === 'inherit' ? new HostStdio(0)
     : new BytesStdin(config.stdin === 'null' ? new Uint8Array(0) : config.stdin);
   return new Sandbox({
     args: config.args,
     env: config.env,
-    mounts: config.mounts.map((m) => ({ guestPath: m.guest, fs: new HostFs(m.host), readonly: m.readonly })),
+    mounts: config.mounts.map((m) => {
+      if (m.kind !== 'tar') return { guestPath: m.guest, fs: new HostFs(m.host), readonly: m.readonly };
+      const fs = archives.get(m.guest);
+      if (!fs) throw new Error(`archive ${m.host} was not loaded`);
+      return { guestPath: m.guest, fs, readonly: true };
+    }),
     preopens: config.preopens,
     stdin,
     stdout: output(config.stdout, 1, post),
@@ -89,11 +106,11 @@ export function describeTrap(e: unknown): string {
 }
 
 /** Runs one process to its end in the current thread: live (maybe recorded), or replayed. */
-export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel): ExitReport {
+export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel, archives?: Archives): ExitReport {
   if (config.replayLog) return replayProcess(module, config, config.replayLog, post);
   let sys: Sandbox;
   try {
-    sys = createSandbox(config, post);
+    sys = createSandbox(config, post, archives);
   } catch (e) {
     return { exitCode: 1, error: (e as Error).message };
   }

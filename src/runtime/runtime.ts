@@ -178,7 +178,7 @@ export class Runtime {
     }
     for (const m of opts.mounts ?? []) {
       const guest = normalize(m.guest);
-      mounts.push({ host: m.host, guest, readonly: !!m.readonly });
+      mounts.push({ host: m.host, guest, readonly: !!m.readonly || m.kind === 'tar', ...(m.kind ? { kind: m.kind } : {}) });
       // A mount's preopen goes before the cwd's `.`, which must stay last (see hostview.ts).
       const dot = preopens.findIndex((p) => p.name === '.');
       const p = { name: guest, guestPath: guest };
@@ -292,9 +292,9 @@ function checkMount(m: MountConfig): void {
   try {
     st = fs.statSync(m.host);
   } catch {
-    throw new UserError(`cannot mount ${m.host}: no such directory`);
+    throw new UserError(`cannot mount ${m.host}: no such ${m.kind === 'tar' ? 'file' : 'directory'}`);
   }
-  if (!st.isDirectory()) throw new UserError(`cannot mount ${m.host}: not a directory`);
+  if (m.kind === 'tar' ? !st.isFile() : !st.isDirectory()) throw new UserError(`cannot mount ${m.host}: not a ${m.kind === 'tar' ? 'file' : 'directory'}`);
   normalize(m.guest);
 }
 

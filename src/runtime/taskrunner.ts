@@ -166,8 +166,8 @@ function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean): Proces
     if (guest === '/') continue; // the root, placed above
     if (guest.split('/').includes('..')) throw new Error(`mount guest path may not contain '..': ${m.guest}`);
     const st = fs.statSync(m.host, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) throw new Error(`cannot mount ${m.host}: not a directory`);
-    mounts.push({ host: m.host, guest, readonly: !!m.readonly });
+    if (m.kind === 'tar' ? !st?.isFile() : !st?.isDirectory()) throw new Error(`cannot mount ${m.host}: not a ${m.kind === 'tar' ? 'file' : 'directory'}`);
+    mounts.push({ host: m.host, guest, readonly: !!m.readonly || m.kind === 'tar', ...(m.kind ? { kind: m.kind } : {}) });
   }
   const env = Array.isArray(spec.env) ? [...spec.env] : Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const stdin = spec.stdin === undefined ? 'null' : typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : spec.stdin;

@@ -1,6 +1,6 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { WORKER_MODULE_CACHE } from './pool.js';
-import { runProcess } from './process.js';
+import { loadArchives, runProcess } from './process.js';
 import type { ProcessConfig } from './config.js';
 
 /**
@@ -20,7 +20,7 @@ interface Work {
 
 const modules = new Map<string, WebAssembly.Module>();
 
-parentPort!.on('message', ({ module: sent, moduleKey, config, tasks }: Work) => {
+parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Work) => {
   let module = sent;
   if (moduleKey !== undefined) {
     if (module !== undefined) {
@@ -35,6 +35,14 @@ parentPort!.on('message', ({ module: sent, moduleKey, config, tasks }: Work) => 
     return;
   }
   const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal) } : undefined;
+  let archives;
+  try {
+    archives = config.replayLog ? undefined : await loadArchives(config);
+  } catch (e) {
+    channel?.port.close();
+    parentPort!.postMessage({ exit: { exitCode: 1, error: (e as Error).message } });
+    return;
+  }
   const report = runProcess(module, config, (msg) => {
     if ('log' in msg) {
       // A fresh copy: the chunk may share its buffer (Node's Buffer pool), which must not be detached.
@@ -43,7 +51,7 @@ parentPort!.on('message', ({ module: sent, moduleKey, config, tasks }: Work) => 
     } else {
       parentPort!.postMessage(msg);
     }
-  }, channel);
+  }, channel, archives);
   channel?.port.close();
   parentPort!.postMessage({ exit: report });
 });

@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import tar from 'tar-stream';
+import { Errno } from '../system/index.js';
+import { MemFs } from './memfs.js';
+import { ReadOnlyFs } from './readonly.js';
+import { OpenFlags, type Dir, type FileSystem } from './types.js';
+
+/** An archive wtm will not mount, with the entry that made it so. */
+export class ArchiveError extends Error {}
+
+export interface TarLoadOptions {
+  /** Refuse archives whose files add up to more than this (default 1 GiB). */
+  maxBytes?: number;
+}
+
+/** What loading neutralised instead of refusing (device nodes, FIFOs, setuid bits). */
+export interface TarLoadReport {
+  skipped: string[];
+}
+
+/**
+ * A tar archive (plain or gzip, detected from its bytes) as a read-only file system, held in
+ * memory: nothing is unpacked to disk. Entries that try to climb out are refused and the
+ * whole archive with them (the error names the entry): absolute names, `..` in a name, a
+ * hard link to a name outside the archive, a relative symlink whose target climbs above the
+ * archive's root. Absolute symlink targets are kept: they resolve inside the guest's tree
+ * (docs/sandbox.md). Device nodes and FIFOs are skipped; modes (setuid included) are not
+ * kept at all.
+ */
+export async function loadTarFs(file: string, options: TarLoadOptions = {}, report: TarLoadReport = { skipped: [] }): Promise<FileSystem> {
+  let bytes: Uint8Array = await fs.promises.readFile(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  else if (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) {
+    throw new ArchiveError(`${file}: zstd-compressed archives are not supported yet`);
+  }
+  const memfs = new MemFs();
+  const root = memfs.openRoot();
+  const max = options.maxBytes ?? 1 << 30;
+  let total = 0;
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => {
+        if (!(c instanceof Buffer)) return;
+        total += c.length;
+        if (total > max) {
+          extract.destroy(new ArchiveError(`${file}: more than ${max} bytes of files`));
+          return;
+        }
+        chunks.push(c);
+      });
+      stream.on('end', () => {
+        try {
+          addEntry(root, header, Buffer.concat(chunks), report);
+          next();
+        } catch (e) {
+          extract.destroy(e as Error);
+        }
+      });
+      stream.on('error', reject);
+    });
+    extract.on('finish', resolve);
+    extract.on('error', (e) => reject(e instanceof ArchiveError ? e : new ArchiveError(`${file}: not a readable tar archive (${e.message})`)));
+  });
+  Readable.from([Buffer.from(bytes)]).pipe(extract);
+  try {
+    await done;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new ArchiveError(msg.startsWith(file) ? msg : `${file}: ${msg}`);
+  } finally {
+    root.close();
+  }
+  return new ReadOnlyFs({ description: `tar:${file}`, openRoot: () => memfs.openRoot() });
+}
+
+/** The entry's path as components, or an ArchiveError naming it. */
+export function entryPath(name: string): string[] {
+  if (name.startsWith('/')) throw new ArchiveError(`entry ${JSON.stringify(name)}: absolute names are refused`);
+  const parts = name.split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.includes('..')) throw new ArchiveError(`entry ${JSON.stringify(name)}: '..' in a name is refused`);
+  if (parts.some((c) => c.includes('\0'))) throw new ArchiveError(`entry ${JSON.stringify(name)}: NUL in a name is refused`);
+  return parts;
+}
+
+/** Does a relative link target, read from the entry's directory, stay inside the archive? */
+function staysInside(dirDepth: number, target: string): boolean {
+  let depth = dirDepth;
+  for (const c of target.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (--depth < 0) return false;
+    } else {
+      depth++;
+    }
+  }
+  return true;
+}
+
+/** The directory holding `parts` (created as needed), and the last name. */
+function parentOf(root: Dir, parts: string[], name: string): { dir: Dir; leaf: string; close: () => void } {
+  const opened: Dir[] = [];
+  let dir = root;
+  for (const c of parts.slice(0, -1)) {
+    let next = dir.openDir(c);
+    if (next === -Errno.NOENT) {
+      dir.mkdir(c);
+      next = dir.openDir(c);
+    }
+    if (typeof next === 'number') throw new ArchiveError(`entry ${JSON.stringify(name)}: ${c} is not a directory in the archive`);
+    opened.push(next);
+    dir = next;
+  }
+  return { dir, leaf: parts[parts.length - 1]!, close: () => opened.forEach((d) => d.close()) };
+}
+
+function addEntry(root: Dir, header: tar.Header, data: Buffer, report: TarLoadReport): void {
+  const name = header.name;
+  const parts = entryPath(name);
+  if (parts.length === 0) return; // the archive's root itself
+  const { dir, leaf, close } = parentOf(root, parts, name);
+  try {
+    const mtim = BigInt(Math.floor((header.mtime?.getTime() ?? 0))) * 1_000_000n;
+    switch (header.type) {
+      case 'directory': {
+        const e = dir.mkdir(leaf);
+        if (e !== 0 && e !== Errno.EXIST) throw new ArchiveError(`entry ${JSON.stringify(name)}: cannot make the directory`);
+        break;
+      }
+      case 'file': case 'contiguous-file': {
+        dir.unlink(leaf); // a later entry of the same name replaces the earlier one, as tar does
+        const f = dir.open(leaf, OpenFlags.WRITE | OpenFlags.CREATE | OpenFlags.TRUNC);
+        if (typeof f === 'number' || f.kind !== 'file') throw new ArchiveError(`entry ${JSON.stringify(name)}: cannot make the file`);
+        f.pwrite(data, 0, false);
+        f.close();
+        break;
+      }
+      case 'symlink': {
+        const target = header.linkname ?? '';
+        if (target === '') throw new ArchiveError(`entry ${JSON.stringify(name)}: empty link target`);
+        if (!target.startsWith('/') && !staysInside(parts.length - 1, target)) {
+          throw new ArchiveError(`entry ${JSON.stringify(name)}: link to ${JSON.stringify(target)} points outside the archive`);
+        }
+        dir.unlink(leaf);
+        if (dir.symlink(target, leaf) !== 0) throw new ArchiveError(`entry ${JSON.stringify(name)}: cannot make the link`);
+        break;
+      }
+      case 'link': {
+        const target = entryPath(header.linkname ?? '');
+        const src = parentOf(root, target, name);
+        try {
+          const e = src.dir.link(src.leaf, dir, leaf);
+          if (e !== 0) throw new ArchiveError(`entry ${JSON.stringify(name)}: hard link to ${JSON.stringify(header.linkname)}, which is not a file earlier in the archive`);
+        } finally {
+          src.close();
+        }
+        break;
+      }
+      default:
+        // Devices, FIFOs and anything unknown are not made: a guest has no use for them.
+        report.skipped.push(`${name} (${header.type})`);
+        return;
+    }
+    if (header.type !== 'symlink') dir.utimes(leaf, mtim, mtim, 1 | 4);
+  } finally {
+    close();
+  }
+}

@@ -1,0 +1,97 @@
+// Tar archives mounted read-only without unpacking: contents reachable through real guests,
+// every write refused, and hostile archives (climbing names, links out) refused whole.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import tar from 'tar-stream';
+import { treeDigest } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wtm = path.join(root, 'bin/wtm.js');
+const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
+const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
+const cli = (args) => spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
+
+/** Writes a tar of `entries` ({ name, type?, data?, linkname? }) to a file; gzip when asked. */
+async function makeTar(file, entries, gzip = false) {
+  const pack = tar.pack();
+  const chunks = [];
+  pack.on('data', (c) => chunks.push(c));
+  const ended = new Promise((r) => pack.on('end', r));
+  for (const e of entries) {
+    await new Promise((resolve, reject) => {
+      const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? 0o644, mtime: new Date(1700000000000) };
+      if ((e.type ?? 'file') === 'file') pack.entry(header, Buffer.from(e.data ?? ''), (err) => (err ? reject(err) : resolve()));
+      else pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  pack.finalize();
+  await ended;
+  const bytes = Buffer.concat(chunks);
+  fs.writeFileSync(file, gzip ? zlib.gzipSync(bytes) : bytes);
+}
+
+for (const gzip of [false, true]) {
+  test(`a ${gzip ? '.tar.gz' : '.tar'} mounts read-only: files, implied dirs, links, no devices`, async () => {
+    const dir = tmp('tar');
+    const file = path.join(dir, gzip ? 'data.tar.gz' : 'data.tar');
+    await makeTar(file, [
+      { name: 'a/', type: 'directory' },
+      { name: 'a/b.txt', data: 'bee\n' },
+      { name: 'a/link', type: 'symlink', linkname: 'b.txt' },
+      { name: 'a/hard', type: 'link', linkname: 'a/b.txt' },
+      { name: 'x/y/z.txt', data: 'deep without dir entries\n' },
+      { name: 'suid', data: 'setuid bit dropped\n', mode: 0o4755 },
+      { name: 'dev', type: 'character-device' },
+    ], gzip);
+    const before = treeDigest(dir);
+    for (const [p, want] of [['a/b.txt', 'bee'], ['a/link', 'bee'], ['a/hard', 'bee'], ['x/y/z.txt', 'deep without dir entries'], ['suid', 'setuid bit dropped']]) {
+      const r = cli(['--no-host', '--no-record', '--dir', `${file}:/data`, guest('cwd'), 'rel', `/data/${p}`]);
+      assert.match(r.stdout, new RegExp(`abs /data/${p}: ${want}`), r.stdout + r.stderr);
+    }
+    const dev = cli(['--no-host', '--no-record', '--dir', `${file}:/data`, guest('cwd'), 'rel', '/data/dev']);
+    assert.match(dev.stdout, /abs \/data\/dev: error/);
+    assert.equal(treeDigest(dir), before, 'the archive is never unpacked or changed');
+  });
+}
+
+test('every write-type call on a mounted archive fails', async () => {
+  const dir = tmp('tar');
+  const file = path.join(dir, 'ro.tar');
+  await makeTar(file, [{ name: 'data.txt', data: 'readonly data\n' }, { name: 'sub/', type: 'directory' }]);
+  const before = treeDigest(dir);
+  const r = cli(['--no-host', '--no-record', '--dir', `${file}:/ro`, guest('readonly'), '/ro']);
+  assert.equal(r.status, 0, r.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n') + r.stderr);
+  assert.equal(treeDigest(dir), before);
+});
+
+const hostile = {
+  'a name with ..': [{ name: '../evil.txt', data: 'x' }],
+  'a name climbing in the middle': [{ name: 'a/../../evil.txt', data: 'x' }],
+  'an absolute name': [{ name: '/tmp/evil.txt', data: 'x' }],
+  'a symlink out': [{ name: 'up', type: 'symlink', linkname: '../../..' }],
+  'a nested symlink out': [{ name: 'a/b/up', type: 'symlink', linkname: '../../../etc' }],
+  'a hard link out': [{ name: 'hard', type: 'link', linkname: '../etc/passwd' }],
+};
+for (const [what, entries] of Object.entries(hostile)) {
+  test(`an archive with ${what} is refused, naming the entry, and nothing is written`, async () => {
+    const dir = tmp('tar-hostile');
+    const file = path.join(dir, 'bad.tar');
+    await makeTar(file, entries);
+    const parent = path.dirname(dir);
+    const siblings = new Set(fs.readdirSync(parent));
+    const before = treeDigest(dir);
+    const r = cli(['--no-host', '--no-record', '--dir', `${file}:/data`, guest('cwd'), 'rel', '/data/x']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /entry "/);
+    assert.equal(treeDigest(dir), before);
+    assert.ok(!fs.readdirSync(parent).some((n) => !siblings.has(n) && n.startsWith('evil')));
+  });
+}
