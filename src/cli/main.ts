@@ -4,6 +4,7 @@ import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
 } from './inspect.js';
+import { imageCommand, imageHelp } from './image.js';
 import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
@@ -22,6 +23,7 @@ Commands:
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories)
+  image import|ls|rm     manage OCI images (layouts, OCI archives, docker save archives)
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
 
@@ -36,6 +38,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
   rm: { run: rmCommand, help: rmHelp },
+  image: { run: imageCommand, help: imageHelp },
 };
 
 /** The CLI: returns the process exit code; bad input gives one line on stderr, never a stack. */

@@ -30,13 +30,28 @@ export interface TarLoadReport {
  * kept at all.
  */
 export async function loadTarFs(file: string, options: TarLoadOptions = {}, report: TarLoadReport = { skipped: [] }): Promise<FileSystem> {
-  let bytes: Uint8Array = await fs.promises.readFile(file);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
-  else if (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) {
-    throw new ArchiveError(`${file}: zstd-compressed archives are not supported yet`);
-  }
   const memfs = new MemFs();
   const root = memfs.openRoot();
+  try {
+    await applyTar(await fs.promises.readFile(file), root, file, options, report);
+  } finally {
+    root.close();
+  }
+  return new ReadOnlyFs({ description: `tar:${file}`, openRoot: () => memfs.openRoot() });
+}
+
+/**
+ * Writes the entries of a tar archive (plain or gzip) into a directory handle of any backend:
+ * an in-memory tree for a mount, or a host directory when an image layer is unpacked once.
+ * Every write is one name inside an open directory handle, after the checks of `addEntry`,
+ * so a hostile archive cannot write outside `root`. `what` names the archive in errors.
+ */
+export async function applyTar(data: Uint8Array, root: Dir, what: string, options: TarLoadOptions = {}, report: TarLoadReport = { skipped: [] }): Promise<void> {
+  let bytes = data;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  else if (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) {
+    throw new ArchiveError(`${what}: zstd-compressed archives are not supported yet`);
+  }
   const max = options.maxBytes ?? 1 << 30;
   let total = 0;
   const extract = tar.extract();
@@ -47,7 +62,7 @@ export async function loadTarFs(file: string, options: TarLoadOptions = {}, repo
         if (!(c instanceof Buffer)) return;
         total += c.length;
         if (total > max) {
-          extract.destroy(new ArchiveError(`${file}: more than ${max} bytes of files`));
+          extract.destroy(new ArchiveError(`${what}: more than ${max} bytes of files`));
           return;
         }
         chunks.push(c);
@@ -63,18 +78,15 @@ export async function loadTarFs(file: string, options: TarLoadOptions = {}, repo
       stream.on('error', reject);
     });
     extract.on('finish', resolve);
-    extract.on('error', (e) => reject(e instanceof ArchiveError ? e : new ArchiveError(`${file}: not a readable tar archive (${e.message})`)));
+    extract.on('error', (e) => reject(e instanceof ArchiveError ? e : new ArchiveError(`${what}: not a readable tar archive (${e.message})`)));
   });
   Readable.from([Buffer.from(bytes)]).pipe(extract);
   try {
     await done;
   } catch (e) {
     const msg = (e as Error).message;
-    throw new ArchiveError(msg.startsWith(file) ? msg : `${file}: ${msg}`);
-  } finally {
-    root.close();
+    throw new ArchiveError(msg.startsWith(what) ? msg : `${what}: ${msg}`);
   }
-  return new ReadOnlyFs({ description: `tar:${file}`, openRoot: () => memfs.openRoot() });
 }
 
 /** The entry's path as components, or an ArchiveError naming it. */

@@ -1,0 +1,3 @@
+export * from './layout.js';
+export * from './images.js';
+export { tarFiles } from './archive.js';
