@@ -1,3 +1,4 @@
 export * from './layout.js';
 export * from './images.js';
 export { tarFiles } from './archive.js';
+export { pullImage, parseRef } from './pull.js';

@@ -40,7 +40,7 @@ export interface ImageConfig {
 }
 
 /** Reads blobs by digest from wherever the source keeps them. */
-type BlobReader = (digest: string) => Uint8Array;
+export type BlobReader = (digest: string) => Uint8Array;
 
 export function sha256(bytes: Uint8Array): string {
   return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
@@ -70,7 +70,7 @@ function verified(read: BlobReader, d: Descriptor, what: string): Uint8Array {
 }
 
 /** Picks the manifest for WASI: wasip1/wasm first, then linux/amd64, then the only one. */
-function pickManifest(list: Descriptor[], what: string): Descriptor {
+export function pickManifest(list: Descriptor[], what: string): Descriptor {
   const manifests = list.filter((d) => d.mediaType === undefined || d.mediaType === MEDIA.manifest || d.mediaType === MEDIA.dockerManifest || d.mediaType === MEDIA.index || d.mediaType === MEDIA.dockerList);
   const by = (os: string, arch: string) => manifests.find((d) => d.platform?.os === os && d.platform?.architecture === arch);
   const m = by('wasip1', 'wasm') ?? by('wasi', 'wasm') ?? by('linux', 'amd64') ?? (manifests.length === 1 ? manifests[0] : undefined);
@@ -79,7 +79,7 @@ function pickManifest(list: Descriptor[], what: string): Descriptor {
 }
 
 /** Reads an image from a blob store: its index (or manifest list) or manifest, config and layers. */
-function readImage(read: BlobReader, top: Descriptor, name: string | undefined, what: string): ImageContent {
+export function readImage(read: BlobReader, top: Descriptor, name: string | undefined, what: string): ImageContent {
   const blobs = new Map<string, Uint8Array>();
   let desc = top;
   for (let depth = 0; ; depth++) {
