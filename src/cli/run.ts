@@ -3,11 +3,18 @@ import path from 'node:path';
 import { Runtime, type MountConfig } from '../runtime/index.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
+import { layersDir } from './image.js';
+import { prepareImageRun, type ImageRun } from '../oci/index.js';
 
-export const runHelp = `Usage: wtm run [flags] MODULE [--] [ARGS...]
+export const runHelp = `Usage: wtm run [flags] MODULE|IMAGE [--] [ARGS...]
 
 Runs a WASI (wasm32-wasip1) command module in a sandbox. Everything after MODULE goes to the
 guest; argv[0] is MODULE as given. wtm's own messages go to stderr; stdout is the guest's.
+
+IMAGE is an image of the registry (wtm image import/pull): its layers are the read-only root,
+a fresh directory of this process the writable layer above them; its Entrypoint/Cmd names the
+.wasm to run, its Env and WorkingDir apply, and --env/--dir still apply on top. An image never
+sees the host.
 
 Every run is recorded into the registry: the process id is printed to stderr first
 ('wtm: process ID'); 'wtm replay ID' runs it again from its log alone.
@@ -82,13 +89,24 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     if (at >= 0) env.splice(at, 1);
     env.push(e);
   }
+  const registryOrNull = !fs.existsSync(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
+  const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
-  const registry = p.flags.has('no-record') ? undefined : await openRegistry(p);
+  // MODULE that is not a file but names an image of the registry: run the image.
+  let image: ImageRun | null = null;
+  if (!fs.existsSync(module) && registryOrNull) {
+    image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'));
+  }
   const maxTasksFlag = p.flags.get('max-tasks')?.[0];
   const maxTasks = maxTasksFlag === undefined ? undefined : Number(maxTasksFlag);
   if (maxTasks !== undefined && !(Number.isInteger(maxTasks) && maxTasks >= 1)) throw new UsageError(`--max-tasks ${maxTasksFlag}: expected a whole number >= 1`);
   const runtime = new Runtime({ registry, maxConcurrency: maxTasks });
-  const result = await runtime.run({
+  const result = await runtime.run(image ? {
+    // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
+    module: image.module, argv0: image.argv0, args: [...image.args, ...p.rest],
+    env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : p.flags.get('env') ?? []), `PWD=${image.workingDir}`],
+    mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false,
+  } : {
     module,
     args: p.rest,
     argv0: module,

@@ -2,3 +2,4 @@ export * from './layout.js';
 export * from './images.js';
 export { tarFiles } from './archive.js';
 export { pullImage, parseRef } from './pull.js';
+export { prepareImageRun, type ImageRun } from './run.js';

@@ -2,8 +2,14 @@
 export interface MountConfig {
   /** Host directory (or, with kind 'tar', a tar or tar.gz archive). */
   host: string;
-  /** 'dir' (default): a host directory. 'tar': an archive mounted read-only, never unpacked to disk. */
-  kind?: 'dir' | 'tar';
+  /**
+   * 'dir' (default): a host directory. 'tar': an archive mounted read-only, never unpacked to
+   * disk. 'image': an image's root: `layers` (unpacked host directories, top first) read-only
+   * under `host`, the process's own writable upper directory (copy-up on first write).
+   */
+  kind?: 'dir' | 'tar' | 'image';
+  /** With kind 'image': the unpacked layer directories, top first. */
+  layers?: string[];
   /** Absolute guest path. */
   guest: string;
   readonly?: boolean;

@@ -16,21 +16,30 @@ import type { MountConfig, PreopenConfig } from './config.js';
  * it (Go's wasip1 does).
  */
 export function hostView(cwd: string): { mounts: MountConfig[]; preopens: PreopenConfig[] } {
-  const preopens: PreopenConfig[] = [{ name: '/', guestPath: '/' }];
-  const here = new Set(safeList(cwd));
-  for (const name of safeList('/').sort()) {
-    if (here.has(name)) continue;
-    let isDir = false;
+  const rootDirs = safeList('/').filter((name) => {
     try {
-      isDir = fs.lstatSync('/' + name).isDirectory();
+      return fs.lstatSync('/' + name).isDirectory();
     } catch {
-      continue;
+      return false;
     }
-    if (isDir) preopens.push({ name: '/' + name, guestPath: '/' + name });
-  }
+  });
   const guestCwd = path.resolve(cwd);
-  if (guestCwd !== '/') preopens.push({ name: '.', guestPath: guestCwd });
-  return { mounts: [{ host: '/', guest: '/' }], preopens };
+  return { mounts: [{ host: '/', guest: '/' }], preopens: workingDirPreopens(rootDirs, safeList(cwd), guestCwd) };
+}
+
+/**
+ * The preopens that make both absolute and relative paths right for wasi-libc (see above):
+ * `/`, then `/NAME` for each top-level directory whose name is not also an entry of the
+ * working directory, then `.` for the working directory, last.
+ */
+export function workingDirPreopens(rootDirs: string[], cwdEntries: string[], workingDir: string): PreopenConfig[] {
+  const preopens: PreopenConfig[] = [{ name: '/', guestPath: '/' }];
+  const here = new Set(cwdEntries);
+  for (const name of [...rootDirs].sort()) {
+    if (!here.has(name)) preopens.push({ name: '/' + name, guestPath: '/' + name });
+  }
+  if (workingDir !== '/') preopens.push({ name: '.', guestPath: workingDir });
+  return preopens;
 }
 
 function safeList(dir: string): string[] {

@@ -1,6 +1,8 @@
 import { GuestMemory, wasiImports } from '../abi/index.js';
 import { HostFs } from '../fs/hostfs.js';
 import { loadTarFs } from '../fs/tarfs.js';
+import { OverlayFs } from '../fs/overlayfs.js';
+import { ReadOnlyFs } from '../fs/readonly.js';
 import type { FileSystem } from '../fs/types.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
@@ -25,6 +27,11 @@ function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
 }
 
 /** Builds the sandbox for a config. Throws with a readable message for a bad mount. */
+/** An image's root file system: its unpacked layers read-only, `upper` writable on top. */
+export function imageRoot(layers: string[], upper: string): FileSystem {
+  return new OverlayFs({ lowers: layers.map((l) => new ReadOnlyFs(new HostFs(l))), upper: new HostFs(upper) });
+}
+
 /** Archives a config mounts, loaded (in memory) before the sandbox is made: guest path -> file system. */
 export type Archives = Map<string, FileSystem>;
 
@@ -42,6 +49,7 @@ export function createSandbox(config: ProcessConfig, post: Post, archives: Archi
     args: config.args,
     env: config.env,
     mounts: config.mounts.map((m) => {
+      if (m.kind === 'image') return { guestPath: m.guest, fs: imageRoot(m.layers ?? [], m.host), readonly: m.readonly };
       if (m.kind !== 'tar') return { guestPath: m.guest, fs: new HostFs(m.host), readonly: m.readonly };
       const fs = archives.get(m.guest);
       if (!fs) throw new Error(`archive ${m.host} was not loaded`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
 import { storedConfig, type ExitReport, type MountConfig, type OutputConfig, type PreopenConfig, type ProcessConfig, type StdinConfig, type StoredConfig } from './config.js';
@@ -31,6 +32,13 @@ export interface RunOptions {
   hostAccess?: boolean;
   /** Working directory for relative paths in trusted mode (default: process.cwd()). */
   cwd?: string;
+  /**
+   * A guest path where relative paths resolve without host access (an image's WorkingDir):
+   * preopened last as `.`, as in trusted mode (see hostview.ts).
+   */
+  workingDir?: string;
+  /** Preopens to use instead of one per mount (the mounts' own are added after them). */
+  preopens?: PreopenConfig[];
   stdin?: StdinConfig;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
@@ -77,6 +85,8 @@ export interface RuntimeOptions {
   tasksDir?: string;
   /** Bytes of a task's stdout and of its stderr kept in its result (default 1 MiB). */
   outputLimit?: number;
+  /** Where image layers are unpacked (default: $WTM_HOME/layers or ~/.wtm/layers). */
+  layersDir?: string;
   /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
   keepTaskDirs?: 'always' | 'never';
 }
@@ -95,6 +105,7 @@ export class Runtime {
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
       guestTasks: (parentId) => this.guestTaskHandlers(parentId),
       keepTaskDirs: options.keepTaskDirs ?? 'always',
+      layersDir: options.layersDir ?? path.join(path.dirname(this.tasksDir), 'layers'),
     });
     this.tasks = new LocalTaskQueue((id, spec, signal, release) => runner.execute(id, spec, signal, release), max);
   }
@@ -178,12 +189,21 @@ export class Runtime {
     }
     for (const m of opts.mounts ?? []) {
       const guest = normalize(m.guest);
-      mounts.push({ host: m.host, guest, readonly: !!m.readonly || m.kind === 'tar', ...(m.kind ? { kind: m.kind } : {}) });
+      mounts.push({ ...m, guest, readonly: !!m.readonly || m.kind === 'tar' });
       // A mount's preopen goes before the cwd's `.`, which must stay last (see hostview.ts).
       const dot = preopens.findIndex((p) => p.name === '.');
       const p = { name: guest, guestPath: guest };
       if (dot >= 0) preopens.splice(dot, 0, p);
       else preopens.push(p);
+    }
+    if (opts.preopens) {
+      const named = new Set(opts.preopens.map((p) => p.guestPath));
+      const rest = preopens.filter((p) => !named.has(p.guestPath));
+      const dot = opts.preopens.findIndex((p) => p.name === '.');
+      preopens = dot >= 0 ? [...opts.preopens.slice(0, dot), ...rest, ...opts.preopens.slice(dot)] : [...opts.preopens, ...rest];
+    }
+    if (opts.workingDir && opts.workingDir !== '/' && !preopens.some((p) => p.name === '.')) {
+      preopens.push({ name: '.', guestPath: normalize(opts.workingDir) });
     }
     const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const argv0 = opts.argv0 ?? (typeof opts.module === 'string' ? opts.module : 'main.wasm');

@@ -5,8 +5,9 @@ import { sha256Hex } from '../registry/digest.js';
 import { limitMemory } from './memlimit.js';
 import type { GuestTaskHandlers, WorkerPool } from './pool.js';
 import { missingImport } from './process.js';
-import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
+import { storedConfig, type MountConfig, type PreopenConfig, type ProcessConfig } from './config.js';
 import { createTaskRoot, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
+import { prepareImageRun } from '../oci/run.js';
 
 export interface TaskRunnerOptions {
   pool: WorkerPool;
@@ -16,6 +17,8 @@ export interface TaskRunnerOptions {
   outputLimit: number;
   wtmVersion: string;
   keepTaskDirs?: 'always' | 'never';
+  /** Where image layers are unpacked (once, shared by every task of an image). */
+  layersDir: string;
   /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
   guestTasks?: (parentId: string) => GuestTaskHandlers;
 }
@@ -40,13 +43,24 @@ export class TaskRunner {
     let config: ProcessConfig;
     let given: MountConfig | undefined;
     try {
-      bytes = await this.moduleBytes(spec.module);
+      if (spec.image !== undefined) {
+        // The image's tree, with this task's own fresh directory as its writable layer.
+        if (!this.o.registry) throw new Error(`image ${spec.image}: no registry to take it from`);
+        const run = await prepareImageRun(this.o.registry, spec.image, this.o.layersDir, this.o.tasksDir, id);
+        bytes = run.module;
+        root = run.root.host;
+        const imageSpec: TaskSpec = { ...spec, argv0: spec.argv0 ?? run.argv0, args: [...run.args, ...(spec.args ?? [])], env: [...run.env, ...envList(spec.env), `PWD=${run.workingDir}`] };
+        config = taskConfig(imageSpec, root, false, run.root, run.preopens);
+      } else {
+        if (spec.module === undefined) throw new Error('a task spec needs a module or an image');
+        bytes = await this.moduleBytes(spec.module);
+        // The starter may name the task's `/` explicitly (a mount at `/`); otherwise the task
+        // gets a fresh, dedicated, empty directory that nothing else uses.
+        given = spec.mounts?.find((m) => path.posix.normalize(m.guest) === '/');
+        root = given ? path.resolve(given.host) : createTaskRoot(this.o.tasksDir, id);
+        config = taskConfig(spec, root, !!given?.readonly);
+      }
       module = await this.compile(bytes, spec.memoryLimitBytes);
-      // The starter may name the task's `/` explicitly (a mount at `/`); otherwise the task
-      // gets a fresh, dedicated, empty directory that nothing else uses.
-      given = spec.mounts?.find((m) => path.posix.normalize(m.guest) === '/');
-      root = given ? path.resolve(given.host) : createTaskRoot(this.o.tasksDir, id);
-      config = taskConfig(spec, root, !!given?.readonly);
     } catch (e) {
       return { ...base, state: 'error', exitCode: 1, error: (e as Error).message, root, endTime: new Date().toISOString() };
     }
@@ -156,8 +170,12 @@ export class TaskRunner {
 }
 
 /** The process config of a task: its own root at `/`, its spec's mounts, nothing of the host. */
-function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean): ProcessConfig {
-  const mounts: MountConfig[] = [{ host: root, guest: '/', readonly: rootReadonly }];
+function envList(env: TaskSpec['env']): string[] {
+  return Array.isArray(env) ? [...env] : Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
+}
+
+function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean, rootMount?: MountConfig, imagePreopens?: PreopenConfig[]): ProcessConfig {
+  const mounts: MountConfig[] = [rootMount ?? { host: root, guest: '/', readonly: rootReadonly }];
   const st = fs.statSync(root, { throwIfNoEntry: false });
   if (!st?.isDirectory()) throw new Error(`cannot mount ${root}: not a directory`);
   for (const m of spec.mounts ?? []) {
@@ -169,13 +187,19 @@ function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean): Proces
     if (m.kind === 'tar' ? !st?.isFile() : !st?.isDirectory()) throw new Error(`cannot mount ${m.host}: not a ${m.kind === 'tar' ? 'file' : 'directory'}`);
     mounts.push({ host: m.host, guest, readonly: !!m.readonly || m.kind === 'tar', ...(m.kind ? { kind: m.kind } : {}) });
   }
-  const env = Array.isArray(spec.env) ? [...spec.env] : Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const env = envList(spec.env);
   const stdin = spec.stdin === undefined ? 'null' : typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : spec.stdin;
   const argv0 = spec.argv0 ?? (typeof spec.module !== 'string' ? 'task.wasm'
     : spec.module.startsWith('sha256:') ? spec.module.slice(0, 19) : path.basename(spec.module));
+  let preopens: PreopenConfig[] = mounts.map((m) => ({ name: m.guest, guestPath: m.guest }));
+  if (imagePreopens) {
+    // An image's root, its top-level dirs and its WorkingDir as `.` last (hostview.ts).
+    const dot = imagePreopens.findIndex((p) => p.name === '.');
+    const rest = preopens.filter((p) => p.guestPath !== '/');
+    preopens = dot >= 0 ? [...imagePreopens.slice(0, dot), ...rest, imagePreopens[dot]!] : [...imagePreopens, ...rest];
+  }
   return {
-    args: [argv0, ...(spec.args ?? [])], env, mounts,
-    preopens: mounts.map((m) => ({ name: m.guest, guestPath: m.guest })),
+    args: [argv0, ...(spec.args ?? [])], env, mounts, preopens,
     stdin, stdout: 'pipe', stderr: 'pipe', record: false,
   };
 }

@@ -9,8 +9,17 @@ import type { MountConfig } from './config.js';
  * carry it to another machine without changing callers.
  */
 export interface TaskSpec {
-  /** A host path to a .wasm file, `sha256:DIGEST` of a module in the registry, or its bytes. */
-  module: string | Uint8Array;
+  /**
+   * A host path to a .wasm file, `sha256:DIGEST` of a module in the registry, or its bytes.
+   * Not needed with `image` (the image names its module).
+   */
+  module?: string | Uint8Array;
+  /**
+   * An image of the registry (name or digest prefix): the task's `/` is its layers read-only
+   * under the task's own fresh directory (copy-up on write), and its Entrypoint/Cmd, Env and
+   * WorkingDir apply (the spec's args and env come after).
+   */
+  image?: string;
   /** argv[0] (default: the module's file name). */
   argv0?: string;
   /** Arguments after argv[0]. */

@@ -1,0 +1,103 @@
+// Running images: three layers with whiteouts and an opaque directory, copy-up into the
+// process's own directory, 20 tasks on one image each seeing only its own change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import tar from 'tar-stream';
+import { Registry, Runtime } from '../dist/index.js';
+import { treeDigest } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wtm = path.join(root, 'bin/wtm.js');
+const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
+const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
+const text = (b) => Buffer.from(b).toString('utf8');
+
+async function tarOf(entries) {
+  const pack = tar.pack();
+  const chunks = [];
+  pack.on('data', (c) => chunks.push(c));
+  const ended = new Promise((r) => pack.on('end', r));
+  for (const e of entries) {
+    await new Promise((resolve, reject) => {
+      const h = { name: e.name, type: e.type ?? 'file', mode: 0o644, mtime: new Date(1700000000000) };
+      if (h.type === 'file') pack.entry(h, Buffer.from(e.data ?? ''), (err) => (err ? reject(err) : resolve()));
+      else pack.entry(h, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  pack.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+async function makeImage(dir) {
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  fs.mkdirSync(blobs, { recursive: true });
+  const put = (b) => {
+    fs.writeFileSync(path.join(blobs, sha(b).slice(7)), b);
+    return { digest: sha(b), size: b.length };
+  };
+  const layers = [
+    [{ name: 'app/edit.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/edit.wasm')) }, { name: 'etc/a.txt', data: 'a1' },
+      { name: 'etc/b.txt', data: 'b1' }, { name: 'opq/x.txt', data: 'x1' }, { name: 'gone.txt', data: 'g1' }],
+    [{ name: 'etc/a.txt', data: 'a2' }, { name: '.wh.gone.txt' }, { name: 'opq/.wh..wh..opq' }, { name: 'opq/y.txt', data: 'y2' }],
+    [{ name: 'etc/b.txt', data: 'b3' }, { name: 'etc/c.txt', data: 'c3' }],
+  ];
+  const descs = [];
+  for (const l of layers) descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(zlib.gzipSync(await tarOf(l))) });
+  const config = put(Buffer.from(JSON.stringify({ os: 'wasip1', architecture: 'wasm', config: { Entrypoint: ['/app/edit.wasm'], Env: ['FROM_IMAGE=1'], WorkingDir: '/etc' } })));
+  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs })));
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'layered:1' } }] }));
+}
+
+test('wtm run IMAGE: layers merged with whiteouts and an opaque dir, writes copied up, layers unchanged', async () => {
+  const home = tmp('home');
+  const dir = tmp('layout');
+  await makeImage(dir);
+  const env = { ...process.env, WTM_HOME: home };
+  assert.equal(spawnSync(process.execPath, [wtm, 'image', 'import', dir], { env }).status, 0);
+  const layersBefore = treeDigest(path.join(home, 'layers'));
+  const r = spawnSync(process.execPath, [wtm, 'run', 'layered:1', 'a.txt', 'mine', '/etc/b.txt', '/etc/c.txt', '/gone.txt', '/opq/x.txt', '/opq/y.txt'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /old a\.txt: a2/, 'a relative path resolves in the WorkingDir, the upper layer wins');
+  assert.match(r.stdout, /new a\.txt: mine/);
+  assert.match(r.stdout, /see \/etc\/b\.txt: b3/);
+  assert.match(r.stdout, /see \/etc\/c\.txt: c3/);
+  assert.match(r.stdout, /see \/gone\.txt: missing/, 'a whiteout hides the lower file');
+  assert.match(r.stdout, /see \/opq\/x\.txt: missing/, 'an opaque directory hides the lower content');
+  assert.match(r.stdout, /see \/opq\/y\.txt: y2/);
+  assert.equal(treeDigest(path.join(home, 'layers')), layersBefore, 'the layers never change');
+  const [upper] = fs.readdirSync(path.join(home, 'roots'));
+  assert.equal(fs.readFileSync(path.join(home, 'roots', upper, 'etc/a.txt'), 'utf8'), 'mine', 'the change lives in the process\'s own directory');
+});
+
+test('20 tasks on one image each change the same file and see only their change', async () => {
+  const home = tmp('home');
+  const dir = tmp('layout');
+  await makeImage(dir);
+  const registry = await Registry.open(home);
+  const env = { ...process.env, WTM_HOME: home };
+  assert.equal(spawnSync(process.execPath, [wtm, 'image', 'import', dir], { env }).status, 0);
+  const layersBefore = treeDigest(path.join(home, 'layers'));
+  const rt = new Runtime({ registry, tasksDir: path.join(home, 'tasks') });
+  try {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => rt.spawn({ image: 'layered:1', args: ['/etc/a.txt', `task-${i}`] }).wait()));
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.state, 'success', r.error);
+      assert.match(text(r.stdout), /old \/etc\/a\.txt: a2/);
+      assert.match(text(r.stdout), new RegExp(`new /etc/a\\.txt: task-${i}\\n`));
+      assert.equal(fs.readFileSync(path.join(r.root, 'etc/a.txt'), 'utf8'), `task-${i}`);
+    }
+    assert.equal(treeDigest(path.join(home, 'layers')), layersBefore);
+    assert.equal(fs.readdirSync(path.join(home, 'layers')).length, 3, 'each layer unpacked once, shared');
+  } finally {
+    await rt.close();
+  }
+});
