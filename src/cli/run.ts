@@ -38,6 +38,11 @@ ${registryHelp}
 Exit status: the guest's exit code; ${134} if it trapped; 1 if it could not start; 2 for a
 command-line mistake.`;
 
+/** MODULE names an image when it is not a file there and does not end in .wasm. */
+function looksLikeImage(module: string): boolean {
+  return !module.endsWith('.wasm') && !fs.existsSync(module);
+}
+
 /** Parses `--dir HOST:GUEST[:ro]`. */
 export function parseDir(spec: string): MountConfig {
   let s = spec;
@@ -89,12 +94,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     if (at >= 0) env.splice(at, 1);
     env.push(e);
   }
-  const registryOrNull = !fs.existsSync(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
+  const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
   // MODULE that is not a file but names an image of the registry: run the image.
   let image: ImageRun | null = null;
-  if (!fs.existsSync(module) && registryOrNull) {
+  if (looksLikeImage(module) && registryOrNull) {
     image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'));
   }
   const maxTasksFlag = p.flags.get('max-tasks')?.[0];

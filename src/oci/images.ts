@@ -99,7 +99,7 @@ export async function findImage(registry: Registry, ref: string): Promise<ImageR
   const hex = ref.replace(/^sha256:/, '');
   const byDigest = /^[0-9a-f]{4,64}$/.test(hex) ? all.filter((r) => r.manifestDigest.slice(7).startsWith(hex)) : [];
   const found = byName.length ? byName : byDigest;
-  if (found.length === 0) throw new ImageError(`no image ${ref}`);
+  if (found.length === 0) throw new ImageError(`no module file or image named ${ref} (wtm image ls lists the images)`);
   if (found.length > 1) throw new ImageError(`ambiguous image ${ref}: ${found.map((r) => `${r.name} (${r.manifestDigest.slice(0, 19)})`).join(', ')}`);
   return found[0]!;
 }
