@@ -137,3 +137,45 @@ test('an OCI archive and a docker save archive import too', async () => {
   assert.match(d.stdout, /^docker\/hello:latest /);
   assert.equal(JSON.parse(cli(home, ['image', 'ls', '-o', 'json']).stdout).length, 2);
 });
+
+test('a zstd layer declared as gzip is read from its bytes (as real images do)', async () => {
+  const home = tmp('home');
+  const dir = tmp('layout');
+  const parts = await makeLayout(dir, [[{ name: 'app/hello.wasm', data: helloBytes }]]);
+  // Replace the layer with a zstd-compressed one (made with the zstd tool, committed), keeping
+  // the gzip media type in the manifest.
+  const zst = fs.readFileSync(path.join(root, 'tests/fixtures/layer.tar.zst'));
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  fs.writeFileSync(path.join(blobs, sha(zst).slice(7)), zst);
+  const manifestFile = path.join(blobs, parts.manifest.digest.slice(7));
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  manifest.layers[0] = { ...manifest.layers[0], digest: sha(zst), size: zst.length };
+  const mbytes = Buffer.from(JSON.stringify(manifest));
+  fs.writeFileSync(path.join(blobs, sha(mbytes).slice(7)), mbytes);
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+  index.manifests[0] = { ...index.manifests[0], digest: sha(mbytes), size: mbytes.length };
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
+  const r = cli(home, ['image', 'import', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(home, 'layers', sha(zst).slice(7), 'app/zstd.txt'), 'utf8'), 'from a zstd layer\n');
+});
+
+test('an image whose module is a wasm artifact layer runs that module', async () => {
+  const home = tmp('home');
+  const dir = tmp('layout');
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  fs.mkdirSync(blobs, { recursive: true });
+  const put = (b) => {
+    fs.writeFileSync(path.join(blobs, sha(b).slice(7)), b);
+    return { digest: sha(b), size: b.length };
+  };
+  const layer = { mediaType: 'application/vnd.wasm.content.layer.v1+wasm', ...put(helloBytes) };
+  const config = put(Buffer.from(JSON.stringify({ os: 'wasip1', architecture: 'wasm' })));
+  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.wasm.config.v0+json', ...config }, layers: [layer] })));
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'artifact:1' } }] }));
+  assert.equal(cli(home, ['image', 'import', dir]).status, 0);
+  const r = cli(home, ['run', 'artifact:1', 'x']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from wasm x\n');
+});

@@ -76,6 +76,10 @@ test('an image built with umoci, pushed with skopeo to docker-registry, is pulle
     assert.deepEqual(list[0].config.config.Entrypoint, ['/app/hello.wasm']);
     const layer = path.join(home, 'layers', list[0].layers[0].digest.slice(7));
     assert.equal(fs.readFileSync(path.join(layer, 'app/data.txt'), 'utf8'), 'from the image\n');
+    // The pulled image runs: its entry point inside its own tree, a file of the image readable.
+    const run = spawnSync(process.execPath, [wtm, 'run', `127.0.0.1:${reg.port}/hello:1`, 'pulled'], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'hello from wasm pulled\n');
     // Plain HTTP is refused without --insecure, and --insecure is refused off loopback.
     const noFlag = spawnSync(process.execPath, [wtm, 'image', 'pull', `127.0.0.1:${reg.port}/hello:1`], { encoding: 'utf8', env });
     assert.equal(noFlag.status, 1);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
+import { decompress as zstdDecompress } from 'fzstd';
 import { Errno } from '../system/index.js';
 import { MemFs } from './memfs.js';
 import { ReadOnlyFs } from './readonly.js';
@@ -47,11 +48,7 @@ export async function loadTarFs(file: string, options: TarLoadOptions = {}, repo
  * so a hostile archive cannot write outside `root`. `what` names the archive in errors.
  */
 export async function applyTar(data: Uint8Array, root: Dir, what: string, options: TarLoadOptions = {}, report: TarLoadReport = { skipped: [] }): Promise<void> {
-  let bytes = data;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
-  else if (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) {
-    throw new ArchiveError(`${what}: zstd-compressed archives are not supported yet`);
-  }
+  const bytes = decompress(data, what);
   const max = options.maxBytes ?? 1 << 30;
   let total = 0;
   const extract = tar.extract();
@@ -87,6 +84,20 @@ export async function applyTar(data: Uint8Array, root: Dir, what: string, option
     const msg = (e as Error).message;
     throw new ArchiveError(msg.startsWith(what) ? msg : `${what}: ${msg}`);
   }
+}
+
+/**
+ * A layer's or archive's bytes as plain tar: gzip and zstd are recognised by their magic
+ * bytes, whatever media type was declared (real images disagree with their descriptors).
+ */
+export function decompress(data: Uint8Array, what: string): Uint8Array {
+  try {
+    if (data[0] === 0x1f && data[1] === 0x8b) return zlib.gunzipSync(data);
+    if (data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd) return zstdDecompress(data);
+  } catch (e) {
+    throw new ArchiveError(`${what}: cannot decompress (${(e as Error).message})`);
+  }
+  return data;
 }
 
 /** The entry's path as components, or an ArchiveError naming it. */

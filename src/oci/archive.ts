@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { entryPath } from '../fs/tarfs.js';
+import { decompress, entryPath } from '../fs/tarfs.js';
 import { ImageError } from './layout.js';
 
 /**
@@ -10,8 +9,7 @@ import { ImageError } from './layout.js';
  * are refused with the entry named.
  */
 export async function tarFiles(bytes: Uint8Array, what: string, maxBytes = 4 * 2 ** 30): Promise<Map<string, Uint8Array>> {
-  let data = bytes;
-  if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+  const data = decompress(bytes, what);
   const files = new Map<string, Uint8Array>();
   let total = 0;
   const extract = tar.extract();
