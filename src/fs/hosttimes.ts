@@ -34,8 +34,10 @@ export function setHostTimes(path: string, follow: boolean, atim: bigint, mtim: 
   const exactInMicros = (!setA || a % 1000n === 0n) && (!setM || m % 1000n === 0n);
   if (setA && setM && exactInMicros) {
     try {
-      const as = Number(a) / 1e9;
-      const ms = Number(m) / 1e9;
+      // Seconds as a double are only good to ~0.24 µs at today's dates, and libuv truncates
+      // to whole µs: aim at the middle of the microsecond so the truncation lands on it.
+      const as = (Number(a / 1000n) + 0.5) / 1e6;
+      const ms = (Number(m / 1000n) + 0.5) / 1e6;
       if (fd !== undefined) fs.futimesSync(fd, as, ms);
       else if (follow) fs.utimesSync(path, as, ms);
       else fs.lutimesSync(path, as, ms);

@@ -51,6 +51,15 @@ const TIMES = FstFlags.ATIM | FstFlags.MTIM;
  * reads may move a lower file's atime as its own backend does; whiteouts cost 4 bytes of the
  * name, so removing a lower name of 252+ bytes is NAMETOOLONG.
  */
+/**
+ * Directory times that copy-up keeps (the copied directory's, the parent's it restores) are
+ * rounded to microseconds: on a host upper layer, exact nanoseconds cost a `touch` process
+ * each (fs/hosttimes.ts), six per first write. File times stay exact.
+ */
+function micros(t: bigint): bigint {
+  return t - (t % 1000n);
+}
+
 export class OverlayFs implements FileSystem {
   readonly description: string;
   readonly dev = (0x4f564cn << 32n) | ++devCounter;
@@ -240,8 +249,8 @@ export class Node {
     if (e !== 0 && e !== Errno.EXIST) return e;
     const d = pu.openDir(this.name);
     if (typeof d === 'number') return -d;
-    d.utimes('.', src.atim, src.mtim, TIMES);
-    pu.utimes('.', saved.atim, saved.mtim, TIMES);
+    d.utimes('.', micros(src.atim), micros(src.mtim), TIMES);
+    pu.utimes('.', micros(saved.atim), micros(saved.mtim), TIMES);
     this.upper = d;
     return d;
   }
@@ -276,7 +285,7 @@ export class Node {
       up.unlink(tmp);
       return e;
     }
-    up.utimes('.', saved.atim, saved.mtim, TIMES);
+    up.utimes('.', micros(saved.atim), micros(saved.mtim), TIMES);
     return 0;
   }
 

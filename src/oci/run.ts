@@ -37,13 +37,18 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
   const layers: string[] = [];
   let wasmLayer: Uint8Array | null = null;
   for (const l of image.layers) {
+    const unpacked = path.join(layersDir, l.digest.slice(7));
+    if (l.mediaType !== MEDIA.wasmLayer && fs.existsSync(unpacked)) {
+      layers.unshift(unpacked); // top first; unpacked once, at import
+      continue;
+    }
     const bytes = await registry.store.readBlob(`oci/sha256/${l.digest.slice(7)}`);
     if (!bytes) throw new ImageError(`image ${image.name}: layer ${l.digest} is missing from the registry`);
     if (l.mediaType === MEDIA.wasmLayer) {
       wasmLayer = bytes;
       continue;
     }
-    layers.unshift(await unpackLayer(bytes, l.digest, layersDir)); // top first
+    layers.unshift(await unpackLayer(bytes, l.digest, layersDir));
   }
   fs.mkdirSync(rootsDir, { recursive: true });
   const upper = path.join(rootsDir, id);
