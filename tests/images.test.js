@@ -44,7 +44,8 @@ async function makeImage(dir) {
     return { digest: sha(b), size: b.length };
   };
   const layers = [
-    [{ name: 'app/edit.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/edit.wasm')) }, { name: 'etc/a.txt', data: 'a1' },
+    [{ name: 'app/edit.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/edit.wasm')) },
+      { name: 'app/fileops.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/fileops.wasm')) }, { name: 'etc/a.txt', data: 'a1' },
       { name: 'etc/b.txt', data: 'b1' }, { name: 'opq/x.txt', data: 'x1' }, { name: 'gone.txt', data: 'g1' }],
     [{ name: 'etc/a.txt', data: 'a2' }, { name: '.wh.gone.txt' }, { name: 'opq/.wh..wh..opq' }, { name: 'opq/y.txt', data: 'y2' }],
     [{ name: 'etc/b.txt', data: 'b3' }, { name: 'etc/c.txt', data: 'c3' }],
@@ -100,4 +101,35 @@ test('20 tasks on one image each change the same file and see only their change'
   } finally {
     await rt.close();
   }
+});
+
+test('delete, rename and link of lower files: whiteouts and copies in the process\'s own directory, layers unchanged', async () => {
+  const home = tmp('home');
+  const dir = tmp('layout');
+  await makeImage(dir);
+  const registry = await Registry.open(home);
+  const env = { ...process.env, WTM_HOME: home };
+  assert.equal(spawnSync(process.execPath, [wtm, 'image', 'import', dir], { env }).status, 0);
+  const layersBefore = treeDigest(path.join(home, 'layers'));
+  const rt = new Runtime({ registry, tasksDir: path.join(home, 'tasks') });
+  try {
+    const r = await rt.spawn({
+      image: 'layered:1', module: '/app/fileops.wasm',
+      args: ['rm', '/etc/b.txt', 'mv', '/etc/a.txt', '/etc/moved.txt', 'ln', '/etc/c.txt', '/etc/c2.txt', 'ls', '/etc', 'cat', '/etc/moved.txt', 'cat', '/etc/c2.txt'],
+    }).wait();
+    const out = text(r.stdout);
+    assert.equal(r.state, 'success', out + (r.error ?? ''));
+    assert.match(out, /ls \/etc: c\.txt c2\.txt moved\.txt\n/, 'b removed, a renamed, c linked');
+    assert.match(out, /cat \/etc\/moved\.txt: a2/);
+    assert.match(out, /cat \/etc\/c2\.txt: c3/);
+    // In the task's own directory: whiteouts for the lower names, copies for the new ones.
+    const etc = path.join(r.root, 'etc');
+    for (const n of ['.wh.b.txt', '.wh.a.txt', 'moved.txt', 'c.txt', 'c2.txt']) assert.ok(fs.existsSync(path.join(etc, n)), `${n} in the upper layer`);
+    // A second task on the same image still sees the original files.
+    const again = await rt.spawn({ image: 'layered:1', module: '/app/fileops.wasm', args: ['ls', '/etc'] }).wait();
+    assert.match(text(again.stdout), /ls \/etc: a\.txt b\.txt c\.txt\n/);
+  } finally {
+    await rt.close();
+  }
+  assert.equal(treeDigest(path.join(home, 'layers')), layersBefore);
 });

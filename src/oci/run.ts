@@ -32,7 +32,7 @@ export interface ImageRun {
  * directory under `rootsDir`, and its entry point: a wasm artifact layer, or the `.wasm` that
  * Entrypoint/Cmd names inside the image's tree (read through the same sandbox rules).
  */
-export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, rootsDir: string, id: string = randomUUID()): Promise<ImageRun> {
+export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, rootsDir: string, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
   const image = await findImage(registry, ref);
   const layers: string[] = [];
   let wasmLayer: Uint8Array | null = null;
@@ -54,9 +54,10 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
   const upper = path.join(rootsDir, id);
   fs.mkdirSync(upper, { mode: 0o700 });
   const c = image.config.config ?? {};
-  const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  // An explicit entry point (a .wasm path in the image) replaces Entrypoint and Cmd.
+  const argv = entrypoint ? [entrypoint] : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
   const workingDir = c.WorkingDir && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/';
-  let module = wasmLayer;
+  let module = entrypoint ? null : wasmLayer;
   if (module === null) {
     const entry = argv[0];
     if (!entry) throw new ImageError(`image ${image.name} names no entry point (Entrypoint/Cmd) and has no wasm layer`);

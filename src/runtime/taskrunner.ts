@@ -46,7 +46,10 @@ export class TaskRunner {
       if (spec.image !== undefined) {
         // The image's tree, with this task's own fresh directory as its writable layer.
         if (!this.o.registry) throw new Error(`image ${spec.image}: no registry to take it from`);
-        const run = await prepareImageRun(this.o.registry, spec.image, this.o.layersDir, this.o.tasksDir, id);
+        if (spec.module !== undefined && (typeof spec.module !== 'string' || !spec.module.startsWith('/'))) {
+          throw new Error('with an image, module names a .wasm inside it by absolute path');
+        }
+        const run = await prepareImageRun(this.o.registry, spec.image, this.o.layersDir, this.o.tasksDir, id, spec.module as string | undefined);
         bytes = run.module;
         root = run.root.host;
         const imageSpec: TaskSpec = { ...spec, argv0: spec.argv0 ?? run.argv0, args: [...run.args, ...(spec.args ?? [])], env: [...run.env, ...envList(spec.env), `PWD=${run.workingDir}`] };

@@ -11,7 +11,8 @@ import type { MountConfig } from './config.js';
 export interface TaskSpec {
   /**
    * A host path to a .wasm file, `sha256:DIGEST` of a module in the registry, or its bytes.
-   * Not needed with `image` (the image names its module).
+   * With `image`: optional, an absolute path of a .wasm inside the image to run instead of
+   * its Entrypoint/Cmd.
    */
   module?: string | Uint8Array;
   /**
