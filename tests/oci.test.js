@@ -2,7 +2,7 @@
 // byte by byte; digests checked, layers unpacked once, hostile layers refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -178,4 +178,51 @@ test('an image whose module is a wasm artifact layer runs that module', async ()
   const r = cli(home, ['run', 'artifact:1', 'x']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'hello from wasm x\n');
+});
+
+import http from 'node:http';
+
+test('pull with bearer-token auth: the client answers the challenge and sends the token', async () => {
+  // A registry that speaks the distribution API and demands a bearer token, as public
+  // registries do; it serves the layout made here.
+  const dir = tmp('layout');
+  const parts = await makeLayout(dir, [[{ name: 'app/hello.wasm', data: helloBytes }]]);
+  const blob = (d) => fs.readFileSync(path.join(dir, 'blobs', 'sha256', d.slice(7)));
+  let tokenRequests = 0;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/token') {
+      tokenRequests++;
+      assert.equal(url.searchParams.get('scope'), 'repository:team/hello:pull');
+      res.end(JSON.stringify({ token: 'secret-token' }));
+      return;
+    }
+    if (req.headers.authorization !== 'Bearer secret-token') {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${server.address().port}/token",service="test",scope="repository:team/hello:pull"` });
+      res.end();
+      return;
+    }
+    const m = /^\/v2\/team\/hello\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
+    if (!m) return res.writeHead(404).end();
+    const digest = m[1] === 'manifests' && m[2] === '1' ? parts.manifest.digest : m[2];
+    res.writeHead(200, { 'content-type': m[1] === 'manifests' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/octet-stream' });
+    res.end(blob(digest));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const home = tmp('home');
+    const port = server.address().port;
+    const r = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [wtm, 'image', 'pull', '--insecure', `127.0.0.1:${port}/team/hello:1`], { env: { ...process.env, WTM_HOME: home } });
+      let out = '', err = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (err += c));
+      child.on('close', (status) => resolve({ status, stdout: out, stderr: err }));
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^127\\.0\\.0\\.1:${port}/team/hello:1 ${parts.manifest.digest}`));
+    assert.equal(tokenRequests, 1);
+  } finally {
+    server.close();
+  }
 });
