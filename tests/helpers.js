@@ -19,3 +19,26 @@ export function treeDigest(dir) {
   walk(dir);
   return h.digest('hex');
 }
+
+/**
+ * A tar of `entries` ({ name, type?, data?, linkname?, mode? }), built with tar-stream so a
+ * test can make any archive, hostile ones included.
+ */
+export async function tarOf(entries) {
+  const { default: tar } = await import('tar-stream');
+  const pack = tar.pack();
+  const chunks = [];
+  pack.on('data', (c) => chunks.push(c));
+  const ended = new Promise((r) => pack.on('end', r));
+  for (const e of entries) {
+    await new Promise((resolve, reject) => {
+      const h = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? 0o644, mtime: new Date(1700000000000) };
+      const done = (err) => (err ? reject(err) : resolve());
+      if (h.type === 'file') pack.entry(h, Buffer.from(e.data ?? ''), done);
+      else pack.entry(h, done);
+    });
+  }
+  pack.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}

@@ -9,9 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import tar from 'tar-stream';
 import { Registry, Runtime } from '../dist/index.js';
-import { treeDigest } from './helpers.js';
+import { tarOf, treeDigest } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -19,22 +18,6 @@ const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`))
 const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 const text = (b) => Buffer.from(b).toString('utf8');
 
-async function tarOf(entries) {
-  const pack = tar.pack();
-  const chunks = [];
-  pack.on('data', (c) => chunks.push(c));
-  const ended = new Promise((r) => pack.on('end', r));
-  for (const e of entries) {
-    await new Promise((resolve, reject) => {
-      const h = { name: e.name, type: e.type ?? 'file', mode: 0o644, mtime: new Date(1700000000000) };
-      if (h.type === 'file') pack.entry(h, Buffer.from(e.data ?? ''), (err) => (err ? reject(err) : resolve()));
-      else pack.entry(h, (err) => (err ? reject(err) : resolve()));
-    });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 async function makeImage(dir) {
   const blobs = path.join(dir, 'blobs', 'sha256');

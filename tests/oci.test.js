@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import tar from 'tar-stream';
+import { tarOf } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -17,22 +17,6 @@ const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`))
 const cli = (home, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
 const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 
-async function tarOf(entries) {
-  const pack = tar.pack();
-  const chunks = [];
-  pack.on('data', (c) => chunks.push(c));
-  const ended = new Promise((r) => pack.on('end', r));
-  for (const e of entries) {
-    await new Promise((resolve, reject) => {
-      const h = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: 0o644 };
-      if (h.type === 'file') pack.entry(h, Buffer.from(e.data ?? ''), (err) => (err ? reject(err) : resolve()));
-      else pack.entry(h, (err) => (err ? reject(err) : resolve()));
-    });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 /** Writes an OCI layout with the given layers (arrays of tar entries); returns its parts. */
 async function makeLayout(dir, layers, { name = 'example.com/hello:1', entrypoint = ['/app/hello.wasm'] } = {}) {

@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import tar from 'tar-stream';
-import { treeDigest } from './helpers.js';
+import { tarOf, treeDigest } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -18,22 +17,9 @@ const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
 const cli = (args) => spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
 
-/** Writes a tar of `entries` ({ name, type?, data?, linkname? }) to a file; gzip when asked. */
+/** Writes a tar of `entries` to a file; gzip when asked. */
 async function makeTar(file, entries, gzip = false) {
-  const pack = tar.pack();
-  const chunks = [];
-  pack.on('data', (c) => chunks.push(c));
-  const ended = new Promise((r) => pack.on('end', r));
-  for (const e of entries) {
-    await new Promise((resolve, reject) => {
-      const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? 0o644, mtime: new Date(1700000000000) };
-      if ((e.type ?? 'file') === 'file') pack.entry(header, Buffer.from(e.data ?? ''), (err) => (err ? reject(err) : resolve()));
-      else pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    });
-  }
-  pack.finalize();
-  await ended;
-  const bytes = Buffer.concat(chunks);
+  const bytes = await tarOf(entries);
   fs.writeFileSync(file, gzip ? zlib.gzipSync(bytes) : bytes);
 }
 

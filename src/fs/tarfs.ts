@@ -48,8 +48,16 @@ export async function loadTarFs(file: string, options: TarLoadOptions = {}, repo
  * so a hostile archive cannot write outside `root`. `what` names the archive in errors.
  */
 export async function applyTar(data: Uint8Array, root: Dir, what: string, options: TarLoadOptions = {}, report: TarLoadReport = { skipped: [] }): Promise<void> {
+  await forEachTarEntry(data, what, options.maxBytes ?? 1 << 30, (header, body) => addEntry(root, header, body, report));
+}
+
+/**
+ * Calls `onEntry` for each entry of a tar (plain, gzip or zstd), in order, with its whole
+ * content; stops at the first error it throws. `maxBytes` bounds the content read in all.
+ * The one tar reading loop of wtm (mounts, layers, image archives).
+ */
+export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: number, onEntry: (header: tar.Header, body: Buffer) => void): Promise<void> {
   const bytes = decompress(data, what);
-  const max = options.maxBytes ?? 1 << 30;
   let total = 0;
   const extract = tar.extract();
   const done = new Promise<void>((resolve, reject) => {
@@ -58,15 +66,15 @@ export async function applyTar(data: Uint8Array, root: Dir, what: string, option
       stream.on('data', (c: unknown) => {
         if (!(c instanceof Buffer)) return;
         total += c.length;
-        if (total > max) {
-          extract.destroy(new ArchiveError(`${what}: more than ${max} bytes of files`));
+        if (total > maxBytes) {
+          extract.destroy(new ArchiveError(`${what}: more than ${maxBytes} bytes of files`));
           return;
         }
         chunks.push(c);
       });
       stream.on('end', () => {
         try {
-          addEntry(root, header, Buffer.concat(chunks), report);
+          onEntry(header, Buffer.concat(chunks));
           next();
         } catch (e) {
           extract.destroy(e as Error);

@@ -1,6 +1,4 @@
-import { Readable } from 'node:stream';
-import tar from 'tar-stream';
-import { decompress, entryPath } from '../fs/tarfs.js';
+import { entryPath, forEachTarEntry } from '../fs/tarfs.js';
 import { ImageError } from './layout.js';
 
 /**
@@ -9,33 +7,13 @@ import { ImageError } from './layout.js';
  * are refused with the entry named.
  */
 export async function tarFiles(bytes: Uint8Array, what: string, maxBytes = 4 * 2 ** 30): Promise<Map<string, Uint8Array>> {
-  const data = decompress(bytes, what);
   const files = new Map<string, Uint8Array>();
-  let total = 0;
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => {
-        if (!(c instanceof Buffer)) return;
-        total += c.length;
-        if (total > maxBytes) extract.destroy(new ImageError(`${what}: larger than ${maxBytes} bytes`));
-        else chunks.push(c);
-      });
-      stream.on('end', () => {
-        try {
-          if (header.type === 'file' || header.type === 'contiguous-file') files.set(entryPath(header.name).join('/'), Buffer.concat(chunks));
-          next();
-        } catch (e) {
-          extract.destroy(new ImageError(`${what}: ${(e as Error).message}`));
-        }
-      });
-      stream.on('error', reject);
+  try {
+    await forEachTarEntry(bytes, what, maxBytes, (header, body) => {
+      if (header.type === 'file' || header.type === 'contiguous-file') files.set(entryPath(header.name).join('/'), body);
     });
-    extract.on('finish', resolve);
-    extract.on('error', (e) => reject(e instanceof ImageError ? e : new ImageError(`${what}: not a readable tar archive (${e.message})`)));
-  });
-  Readable.from([Buffer.from(data)]).pipe(extract);
-  await done;
+  } catch (e) {
+    throw new ImageError((e as Error).message);
+  }
   return files;
 }
