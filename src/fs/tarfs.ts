@@ -1,8 +1,13 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import tar from 'tar-stream';
-import { decompress as zstdDecompress } from 'fzstd';
+import { createRequire } from 'node:module';
+import type tar from 'tar-stream';
+
+// The tar reader and the zstd decoder are loaded when an archive is first read: `wtm run` of
+// a plain module never needs them (they cost ~30 ms of start-up in each thread).
+const require = createRequire(import.meta.url);
+const zstdDecompress = (data: Uint8Array): Uint8Array => (require('fzstd') as typeof import('fzstd')).decompress(data);
 import { Errno } from '../system/index.js';
 import { MemFs } from './memfs.js';
 import { ReadOnlyFs } from './readonly.js';
@@ -59,7 +64,8 @@ export async function applyTar(data: Uint8Array, root: Dir, what: string, option
 export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: number, onEntry: (header: tar.Header, body: Buffer) => void): Promise<void> {
   const bytes = decompress(data, what);
   let total = 0;
-  const extract = tar.extract();
+  const { default: tarStream } = await import('tar-stream');
+  const extract = tarStream.extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
