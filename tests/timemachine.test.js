@@ -142,3 +142,24 @@ test('--no-record leaves the registry empty', () => {
   assert.equal(idOf(r.stderr), undefined);
   assert.deepEqual(JSON.parse(cli(home, ['get', 'processes', '-o', 'json']).stdout), []);
 });
+
+test('a corrupt log is reported by its checksum, one line, never replayed or printed as data', () => {
+  const home = tmp('home');
+  const run = cli(home, ['run', '--no-host', path.join(root, 'examples/hello.wasm'), 'x']);
+  const id = idOf(run.stderr);
+  const log = path.join(home, 'blobs', 'logs', id);
+  const bytes = fs.readFileSync(log);
+  bytes[bytes.length - 3] ^= 0xff; // inside the (only) batch's payload
+  fs.writeFileSync(log, bytes);
+  for (const cmd of [['replay', id], ['logs', id], ['describe', id]]) {
+    const r = cli(home, cmd);
+    assert.equal(r.status, 1, `${cmd[0]}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${cmd[0]} printed data from a corrupt log`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /log is corrupt: batch 0/);
+  }
+  fs.writeFileSync(log, 'not a log at all');
+  const r = cli(home, ['replay', id]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /not a wtm log/);
+});

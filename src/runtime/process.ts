@@ -9,6 +9,7 @@ import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/std
 import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import { wtmImports } from '../abi/wtm.js';
 import { GuestTasks, type TaskChannel, type TaskRequest } from './guest-tasks.js';
+import { LogFormatError } from '../timemachine/codec.js';
 import { LogReader, LogWriter } from '../timemachine/format.js';
 import { Recorder } from '../timemachine/recorder.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
@@ -101,6 +102,8 @@ export function runGuest(module: WebAssembly.Module, sys: System & TaskHost): Ex
   } catch (e) {
     if (e instanceof ProcExit) return { exitCode: e.code };
     if (e instanceof ReplayDivergence) return { exitCode: 1, error: e.message };
+    // A corrupt batch met during replay: reported by its checksum, never replayed as data.
+    if (e instanceof LogFormatError) return { exitCode: 1, error: `replay stopped: ${e.message}` };
     return { exitCode: TRAP_EXIT_CODE, trap: describeTrap(e) };
   }
 }
