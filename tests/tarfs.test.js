@@ -73,8 +73,10 @@ for (const [what, entries] of Object.entries(hostile)) {
     const parent = path.dirname(dir);
     const siblings = new Set(fs.readdirSync(parent));
     const before = treeDigest(dir);
-    const r = cli(['--no-host', '--no-record', '--dir', `${file}:/data`, guest('cwd'), 'rel', '/data/x']);
+    // Recorded (the default): the archive is refused before anything is recorded.
+    const r = cli(['--no-host', '--dir', `${file}:/data`, guest('cwd'), 'rel', '/data/x']);
     assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.ok(!fs.existsSync(path.join(home, 'records', 'process')) || fs.readdirSync(path.join(home, 'records', 'process')).length === 0, 'nothing recorded');
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /entry "/);
     assert.equal(treeDigest(dir), before);

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { wtmVersion, type Registry } from '../registry/registry.js';
 import { storedConfig, type ExitReport, type MountConfig, type OutputConfig, type PreopenConfig, type ProcessConfig, type StdinConfig, type StoredConfig } from './config.js';
 import { hostView } from './hostview.js';
+import { loadTarFs } from '../fs/tarfs.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
@@ -237,6 +238,16 @@ export class Runtime {
   private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
     const { bytes, module } = await this.load(source);
     const config = this.configure(opts);
+    // Archives are checked before anything is recorded (a hostile one is refused here, with
+    // the entry named), at the price of reading them twice: the worker loads its own copy.
+    for (const m of config.mounts) {
+      if (m.kind !== 'tar') continue;
+      try {
+        await loadTarFs(m.host);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    }
     const registry = opts.registry ?? this.options.registry;
     if (!registry) return runInWorker(module, config, undefined, worker, this.guestTaskHandlers());
     config.record = true;
