@@ -62,7 +62,8 @@ test('wtm run IMAGE: layers merged with whiteouts and an opaque dir, writes copi
   assert.equal(fs.readFileSync(path.join(home, 'roots', upper, 'etc/a.txt'), 'utf8'), 'mine', 'the change lives in the process\'s own directory');
 });
 
-test('20 tasks on one image each change the same file and see only their change', async () => {
+/** A registry holding the test image, its layers' digest, and a runtime recording into it. */
+async function importedImage() {
   const home = tmp('home');
   const dir = tmp('layout');
   await makeImage(dir);
@@ -70,7 +71,11 @@ test('20 tasks on one image each change the same file and see only their change'
   const env = { ...process.env, WTM_HOME: home };
   assert.equal(spawnSync(process.execPath, [wtm, 'image', 'import', dir], { env }).status, 0);
   const layersBefore = treeDigest(path.join(home, 'layers'));
-  const rt = new Runtime({ registry, tasksDir: path.join(home, 'tasks') });
+  return { home, layersBefore, rt: new Runtime({ registry, tasksDir: path.join(home, 'tasks') }) };
+}
+
+test('20 tasks on one image each change the same file and see only their change', async () => {
+  const { home, layersBefore, rt } = await importedImage();
   try {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => rt.spawn({ image: 'layered:1', args: ['/etc/a.txt', `task-${i}`] }).wait()));
     for (const [i, r] of results.entries()) {
@@ -87,14 +92,7 @@ test('20 tasks on one image each change the same file and see only their change'
 });
 
 test('delete, rename and link of lower files: whiteouts and copies in the process\'s own directory, layers unchanged', async () => {
-  const home = tmp('home');
-  const dir = tmp('layout');
-  await makeImage(dir);
-  const registry = await Registry.open(home);
-  const env = { ...process.env, WTM_HOME: home };
-  assert.equal(spawnSync(process.execPath, [wtm, 'image', 'import', dir], { env }).status, 0);
-  const layersBefore = treeDigest(path.join(home, 'layers'));
-  const rt = new Runtime({ registry, tasksDir: path.join(home, 'tasks') });
+  const { home, layersBefore, rt } = await importedImage();
   try {
     const r = await rt.spawn({
       image: 'layered:1', module: '/app/fileops.wasm',

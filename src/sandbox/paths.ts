@@ -271,22 +271,30 @@ export class PathCalls {
   }
 
   /**
+   * Resolves an absolute guest path from the guest's `/` by the same rules as the guest's
+   * own calls, then hands the last component to `act`; when `act` answers -LOOP (a link),
+   * the link is followed and `act` is called again.
+   */
+  private atGuestPath<T>(abs: string, act: (r: Resolved) => T | number): T | number {
+    if (!abs.startsWith('/')) return -Errno.INVAL;
+    const lookup = new Lookup(this.vfs);
+    let r = lookup.resolve(this.vfs.root, abs.replace(/^\/+/, '') || '.');
+    for (;;) {
+      if (typeof r === 'number') return r;
+      const out = act(r);
+      if (out !== -Errno.LOOP) return out;
+      r = lookup.followLast(r);
+    }
+  }
+
+  /**
    * Reads a whole file named by an absolute guest path, through the same path rules as the
    * guest's own calls (a task's module must be readable by the guest that starts it).
    */
   readGuestFile(abs: string, maxBytes: number): Uint8Array | number {
-    if (!abs.startsWith('/')) return -Errno.INVAL;
-    const rel = abs.replace(/^\/+/, '') || '.';
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(this.vfs.root, rel);
-    for (;;) {
-      if (typeof r === 'number') return r;
+    return this.atGuestPath(abs, (r) => {
       if (this.dirNamed(r) !== null) return -Errno.ISDIR;
       const h = r.parent.dir.open(r.name, OpenFlags.READ);
-      if (h === -Errno.LOOP) {
-        r = lookup.followLast(r);
-        continue;
-      }
       if (typeof h === 'number') return h;
       if (h.kind === 'dir') {
         h.close();
@@ -308,7 +316,7 @@ export class PathCalls {
       } finally {
         h.close();
       }
-    }
+    });
   }
 
   /**
@@ -316,21 +324,7 @@ export class PathCalls {
    * followed by the sandbox's rules), or -errno.
    */
   guestDir(abs: string): DirNode | number {
-    if (!abs.startsWith('/')) return -Errno.INVAL;
-    const rel = abs.replace(/^\/+/, '') || '.';
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(this.vfs.root, rel);
-    for (;;) {
-      if (typeof r === 'number') return r;
-      const named = this.dirNamed(r);
-      if (named !== null) return named;
-      const d = this.vfs.child(r.parent, r.name);
-      if (d === -Errno.LOOP) {
-        r = lookup.followLast(r);
-        continue;
-      }
-      return d;
-    }
+    return this.atGuestPath(abs, (r) => this.dirNamed(r) ?? this.vfs.child(r.parent, r.name));
   }
 
   /** `.`, `..` and the entries of a directory fd, with mount points as the guest sees them. */
