@@ -15,6 +15,62 @@ const C = fs.constants;
  */
 export const PROC_FD_AT = fs.existsSync('/proc/self/fd');
 
+/**
+ * A host directory handed between threads: an open fd, kept open by whoever handed it on until
+ * the receiver is done with it (a worker reports its exit, or has been terminated). Handles
+ * are how a checked directory travels (DESIGN.md "Handles, not names"): the receiver reaches
+ * the very directory that was checked, whatever happens to host paths meanwhile. `path` only
+ * describes it (messages, records) and is never opened.
+ */
+export interface DirHandle {
+  readonly fd: number;
+  readonly path: string;
+}
+
+/**
+ * Opens a trusted host path (a user's `--dir`, wtm's own directories) as a handle; the caller
+ * closes it with `closeDirHandle`. Links in `hostPath` are the user's and are followed.
+ */
+export function openDirHandle(hostPath: string): DirHandle {
+  const fd = fs.openSync(hostPath, C.O_RDONLY | C.O_DIRECTORY);
+  return { fd, path: hostPath };
+}
+
+/**
+ * Creates the directory `name` inside the handle `parent` (never following a link there) and
+ * opens it as a new handle: for a task's fresh root, made under the tasks directory's handle.
+ */
+export function createDirHandle(parent: DirHandle, name: string, mode = 0o700): DirHandle {
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`not a single name: ${name}`);
+  const at = PROC_FD_AT ? `/proc/self/fd/${parent.fd}/${name}` : `${parent.path}/${name}`;
+  fs.mkdirSync(at, mode);
+  const fd = fs.openSync(at, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+  return { fd, path: `${parent.path}/${name}` };
+}
+
+export function closeDirHandle(h: DirHandle): void {
+  try {
+    fs.closeSync(h.fd);
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * A new handle on the host directory behind `dir` (through a read-only view too), owned by
+ * the caller: how a guest's checked directory is shared with a task. -NOTSUP when `dir` is
+ * not a host directory (memory, archive or image trees cannot be handed on).
+ */
+export function shareDir(dir: Dir): DirHandle | number {
+  let d: Dir = dir;
+  while (!(d instanceof HostDir)) {
+    const inner = (d as { inner?: Dir }).inner;
+    if (inner === undefined) return -Errno.NOTSUP;
+    d = inner;
+  }
+  return d.share();
+}
+
 /** The host directory behind a file system (through a read-only view), or null if it has none. */
 export function hostPathOf(f: FileSystem): string | null {
   if (f instanceof HostFs) return f.hostPath;
@@ -22,14 +78,26 @@ export function hostPathOf(f: FileSystem): string | null {
   return inner ? hostPathOf(inner) : null;
 }
 
-/** A host directory as a file system. */
+/**
+ * A host directory as a file system: opened from a trusted host path, or (with `handle`) the
+ * directory an open handle names, which this file system borrows and never closes.
+ */
 export class HostFs implements FileSystem {
   readonly description: string;
-  constructor(readonly hostPath: string) {
+  constructor(readonly hostPath: string, private readonly handle?: DirHandle) {
     this.description = `host:${hostPath}`;
   }
 
+  /** The file system of a handle (see DirHandle: the lender keeps it open). */
+  static fromHandle(handle: DirHandle): HostFs {
+    return new HostFs(handle.path, handle);
+  }
+
   openRoot(): Dir | number {
+    if (this.handle !== undefined) {
+      // Borrowed: every root handle is the lender's fd, closed by the lender only.
+      if (PROC_FD_AT) return new HostDir(this, this.handle.fd, this.hostPath, true);
+    }
     try {
       const fd = fs.openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
       return new HostDir(this, fd, fs.realpathSync(this.hostPath));
@@ -64,16 +132,48 @@ function attempt(f: () => void): number {
   }
 }
 
+/** Thrown (and answered as BADF) when a closed handle is used: its number may name another directory now. */
+const CLOSED = Object.assign(new Error('directory handle used after close'), { code: 'EBADF' });
+/** Thrown (and answered as INVAL) for a name that is not a single component: never handed to the kernel. */
+const NOT_A_NAME = Object.assign(new Error('not a single path component'), { code: 'EINVAL' });
+
 class HostDir implements Dir {
   readonly kind = 'dir';
   /** Prefix that names an entry of this directory: `/proc/self/fd/N/` (or the host path). */
-  private readonly at: string;
-  constructor(readonly fsys: HostFs, readonly fd: number, hostPath: string) {
-    this.at = PROC_FD_AT ? `/proc/self/fd/${fd}/` : hostPath + '/';
+  private at: string;
+  private open_ = true;
+  /**
+   * @param borrowed the fd belongs to a lender (a DirHandle): `close` only stops this object
+   * from using it.
+   */
+  constructor(readonly fsys: HostFs, private fd_: number, hostPath: string, private readonly borrowed = false) {
+    this.at = PROC_FD_AT ? `/proc/self/fd/${fd_}/` : hostPath + '/';
   }
 
+  get fd(): number {
+    if (!this.open_) throw CLOSED;
+    return this.fd_;
+  }
+
+  /**
+   * The host name of `name` in this directory. Why the checks: after `close` the fd number can
+   * be reused at once by any directory the process opens (another task's root included), so a
+   * closed handle must never form a name again; and only single names reach the kernel, so
+   * `..` is always the resolver's decision, never the kernel's.
+   */
   private p(name: string): string {
+    if (!this.open_) throw CLOSED;
+    if (name === '..' || name.indexOf('/') !== -1 || name.length === 0) throw NOT_A_NAME;
     return this.at + name;
+  }
+
+  /** A new fd on this directory, owned by the caller (see shareDir). */
+  share(): DirHandle | number {
+    try {
+      return { fd: fs.openSync(this.p('.'), C.O_RDONLY | C.O_DIRECTORY), path: this.fsys.hostPath };
+    } catch (e) {
+      return fail(e);
+    }
   }
 
   lstat(name: string, out: Filestat): number {
@@ -97,7 +197,7 @@ class HostDir implements Dir {
       if (errno === Errno.NOTDIR && this.isSymlink(name)) return -Errno.LOOP;
       return -errno;
     }
-    return new HostDir(this.fsys, fd, PROC_FD_AT ? '' : this.at + name);
+    return new HostDir(this.fsys, fd, PROC_FD_AT ? '' : this.p(name));
   }
 
   private isSymlink(name: string): boolean {
@@ -139,7 +239,7 @@ class HostDir implements Dir {
     }
     if ((mode & C.S_IFMT) === C.S_IFDIR) {
       if (PROC_FD_AT) return new HostDir(this.fsys, fd, '');
-      return new HostDir(this.fsys, fd, this.at + name);
+      return new HostDir(this.fsys, fd, this.p(name));
     }
     return new HostFile(fd, filetypeOfMode(mode), oflags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC));
   }
@@ -204,7 +304,7 @@ class HostDir implements Dir {
       const known = stamp === this.stamp ? this.inodes : null;
       const inodes = new Map<string, bigint>();
       const list: Dirent[] = [];
-      for (const d of fs.readdirSync(this.at.slice(0, -1), { withFileTypes: true })) {
+      for (const d of fs.readdirSync(this.p('.'), { withFileTypes: true })) {
         const name = d.name;
         let ino = known?.get(name);
         let type = direntType(d);
@@ -229,8 +329,12 @@ class HostDir implements Dir {
     return attempt(() => fs.fsyncSync(this.fd));
   }
   close(): void {
+    if (!this.open_) return;
+    this.open_ = false;
+    this.at = '';
+    if (this.borrowed) return;
     try {
-      fs.closeSync(this.fd);
+      fs.closeSync(this.fd_);
     } catch {
       // already closed: nothing to release
     }
@@ -251,6 +355,7 @@ class HostFile implements File {
   private setAppend(append: boolean): number {
     if (((this.oflags & C.O_APPEND) !== 0) === append) return 0;
     if (!PROC_FD_AT) return -Errno.NOTSUP;
+    if (this.fd < 0) return -Errno.BADF;
     const oflags = this.oflags ^ C.O_APPEND;
     // Not O_NOFOLLOW here: /proc/self/fd/N is itself a (magic) link to the open file.
     try {
@@ -300,6 +405,7 @@ class HostFile implements File {
     });
   }
   utimes(atim: bigint, mtim: bigint, fstflags: number): number {
+    if (this.fd < 0) return Errno.BADF;
     if (PROC_FD_AT) return setHostTimes(`/proc/self/fd/${this.fd}`, true, atim, mtim, fstflags, this.fd);
     return setHostTimes('', true, atim, mtim, fstflags, this.fd);
   }
@@ -310,8 +416,12 @@ class HostFile implements File {
     return attempt(() => fs.fdatasyncSync(this.fd));
   }
   close(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    // Never name the number again: it may be reused at once (see HostDir.p).
+    this.fd = -1;
     try {
-      fs.closeSync(this.fd);
+      fs.closeSync(fd);
     } catch {
       // already closed
     }
