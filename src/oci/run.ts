@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
-import { imageRoot } from '../runtime/process.js';
-import type { MountConfig, PreopenConfig } from '../runtime/config.js';
-import { workingDirPreopens } from '../runtime/hostview.js';
-import { Filetype, type Dirent, type Out } from '../system/index.js';
-import type { Dir } from '../fs/types.js';
-import { Sandbox } from '../sandbox/sandbox.js';
-import { BytesStdin, SinkStdio } from '../sandbox/stdio.js';
+import { Filetype } from '../system/index.js';
+import { HostFs } from '../fs/hostfs.js';
+import { OverlayFs } from '../fs/overlayfs.js';
+import { workingDirPreopens, type PreopenSpec } from '../fs/preopens.js';
+import { listGuestDir, readGuestFile } from '../fs/resolve.js';
+import type { FileSystem } from '../fs/types.js';
+import { Vfs } from '../fs/vfs.js';
 import { findImage, unpackLayer } from './images.js';
 import { ImageError, MEDIA } from './layout.js';
 
@@ -20,11 +20,11 @@ export interface ImageRun {
   args: string[];
   env: string[];
   /** The root: the image's layers under a fresh writable directory of this process. */
-  root: MountConfig;
+  root: { kind: 'image'; host: string; layers: string[]; guest: '/'; readonly?: boolean };
   /** The image's working directory (guest path), where relative paths resolve. */
   workingDir: string;
   /** Preopens for the root, its top-level directories and the working directory (hostview.ts). */
-  preopens: PreopenConfig[];
+  preopens: PreopenSpec[];
 }
 
 /**
@@ -74,46 +74,33 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
   };
 }
 
+/** An image's tree as the main thread reads it: its layers read-only under `upper`. */
+function imageTree(layers: string[], upper: string): Vfs {
+  const root: FileSystem = new OverlayFs({ lowers: layers.map((l) => new HostFs(l)), upper: new HostFs(upper) });
+  return new Vfs([{ guestPath: '/', fs: root }]);
+}
+
 /** Lists the image's top-level directories and its working directory, for the preopens. */
-function imagePreopens(layers: string[], upper: string, workingDir: string): PreopenConfig[] {
-  const root = imageRoot(layers, upper).openRoot();
-  if (typeof root === 'number') return workingDirPreopens([], [], workingDir);
+function imagePreopens(layers: string[], upper: string, workingDir: string): PreopenSpec[] {
+  const vfs = imageTree(layers, upper);
   try {
-    const top: Out<Dirent[]> = { value: [] };
-    root.readdir(top);
-    const dirs = top.value.filter((d) => d.type === Filetype.DIRECTORY).map((d) => d.name);
-    let entries: string[] = [];
-    let dir: Dir | number = root;
-    const opened: Dir[] = [];
-    for (const c of workingDir.split('/').filter(Boolean)) {
-      dir = (dir as Dir).openDir(c);
-      if (typeof dir === 'number') break;
-      opened.push(dir);
-    }
-    if (typeof dir !== 'number') {
-      const list: Out<Dirent[]> = { value: [] };
-      dir.readdir(list);
-      entries = list.value.map((d) => d.name);
-    }
-    opened.forEach((d) => d.close());
-    return workingDirPreopens(dirs, entries, workingDir);
+    const top = listGuestDir(vfs, '/');
+    const dirs = typeof top === 'number' ? [] : top.filter((d) => d.type === Filetype.DIRECTORY).map((d) => d.name);
+    const here = listGuestDir(vfs, workingDir);
+    return workingDirPreopens(dirs, typeof here === 'number' ? [] : here.map((d) => d.name), workingDir);
   } finally {
-    root.close();
+    vfs.close();
   }
 }
 
-/** Reads a file of the image's tree (links followed inside it). */
+/** Reads a file of the image's tree, by the guest's path rules (links followed inside it). */
 function readFromImage(layers: string[], upper: string, abs: string): Uint8Array {
-  const sink = new SinkStdio(() => {});
-  const sys = new Sandbox({
-    args: [], env: [], mounts: [{ guestPath: '/', fs: imageRoot(layers, upper) }],
-    stdin: new BytesStdin(new Uint8Array()), stdout: sink, stderr: sink,
-  });
+  const vfs = imageTree(layers, upper);
   try {
-    const bytes = sys.readGuestFile(abs, 512 << 20);
+    const bytes = readGuestFile(vfs, abs, 512 << 20);
     if (typeof bytes === 'number') throw new ImageError(`the image's entry point ${abs} cannot be read (errno ${-bytes})`);
     return bytes;
   } finally {
-    sys.close();
+    vfs.close();
   }
 }

@@ -143,11 +143,15 @@ export class GuestTasks implements TaskHost {
     if (m.guest.split('/').includes('..')) return -Errno.INVAL;
     const node = this.sandbox.guestDir(m.path);
     if (typeof node === 'number') return node;
-    const base = hostPathOf(node.mount.fs);
-    if (base === null) return -Errno.NOTSUP;
-    if (node.mount.readonly && m.readonly === false) return -Errno.ACCES;
-    const rel = node.path === node.mount.guestPath ? '' : node.path.slice(node.mount.guestPath === '/' ? 1 : node.mount.guestPath.length + 1);
-    const host = rel === '' ? base : base.replace(/\/$/, '') + '/' + rel;
-    return { host, guest: m.guest, readonly: node.mount.readonly || m.readonly === true };
+    try {
+      const base = hostPathOf(node.mount.fs);
+      if (base === null) return -Errno.NOTSUP;
+      if (node.mount.readonly && m.readonly === false) return -Errno.ACCES;
+      const rel = node.path === node.mount.guestPath ? '' : node.path.slice(node.mount.guestPath === '/' ? 1 : node.mount.guestPath.length + 1);
+      const host = rel === '' ? base : base.replace(/\/$/, '') + '/' + rel;
+      return { host, guest: m.guest, readonly: node.mount.readonly || m.readonly === true };
+    } finally {
+      node.release();
+    }
   }
 }

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { workingDirPreopens } from '../fs/preopens.js';
 import type { MountConfig, PreopenConfig } from './config.js';
+
+export { workingDirPreopens };
 
 /**
  * The trusted main process's view of the host: the host's `/` mounted at `/`, and relative
@@ -25,21 +28,6 @@ export function hostView(cwd: string): { mounts: MountConfig[]; preopens: Preope
   });
   const guestCwd = path.resolve(cwd);
   return { mounts: [{ host: '/', guest: '/' }], preopens: workingDirPreopens(rootDirs, safeList(cwd), guestCwd) };
-}
-
-/**
- * The preopens that make both absolute and relative paths right for wasi-libc (see above):
- * `/`, then `/NAME` for each top-level directory whose name is not also an entry of the
- * working directory, then `.` for the working directory, last.
- */
-export function workingDirPreopens(rootDirs: string[], cwdEntries: string[], workingDir: string): PreopenConfig[] {
-  const preopens: PreopenConfig[] = [{ name: '/', guestPath: '/' }];
-  const here = new Set(cwdEntries);
-  for (const name of [...rootDirs].sort()) {
-    if (!here.has(name)) preopens.push({ name: '/' + name, guestPath: '/' + name });
-  }
-  if (workingDir !== '/') preopens.push({ name: '.', guestPath: workingDir });
-  return preopens;
 }
 
 function safeList(dir: string): string[] {

@@ -9,7 +9,7 @@ import type { DirNode } from '../fs/vfs.js';
 export class FdEntry {
   /** Open file (regular file or stdio stream), or null for a directory. */
   file: File | null = null;
-  /** Directory node, or null for a file. The fd owns `dir.dir`. */
+  /** Directory node, or null for a file. The fd holds it (and lets go on close). */
   dir: DirNode | null = null;
   /** Current offset; -1 means "at the end, not yet measured" (after an append). */
   pos = 0;
@@ -19,8 +19,6 @@ export class FdEntry {
   listing: Dirent[] | null = null;
   /** Inode numbers of `.` and `..` for fd_readdir, taken at the first listing. */
   dotInodes: [bigint, bigint] | null = null;
-  /** The fd lives on a read-only mount. */
-  readonly = false;
   constructor(
     public filetype: number,
     public rightsBase: number,
@@ -30,7 +28,7 @@ export class FdEntry {
 
   close(): void {
     if (this.file !== null) this.file.close();
-    if (this.dir !== null) this.dir.dir.close();
+    if (this.dir !== null) this.dir.release();
     this.file = null;
     this.dir = null;
   }

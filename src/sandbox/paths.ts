@@ -2,7 +2,7 @@ import {
   DIR_RIGHTS, Errno, FdFlags, FILE_RIGHTS, Filetype, FstFlags, LookupFlags, OFlags, Rights,
   type Dirent, type Filestat, type Out,
 } from '../system/index.js';
-import { Lookup, type Resolved } from '../fs/resolve.js';
+import { guestDir, Lookup, PATH_MAX, readGuestFile, type Resolved } from '../fs/resolve.js';
 import { OpenFlags } from '../fs/types.js';
 import type { DirNode, Vfs } from '../fs/vfs.js';
 import { FdEntry, type FdTable } from './fdtable.js';
@@ -24,10 +24,16 @@ export function validFstflags(f: number): boolean {
 const READ_ACCESS = Rights.FD_READ | Rights.FD_READDIR;
 const WRITE_ACCESS = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
+/** The canonical guest path of the last component of `r`. */
+function childPath(r: Resolved): string {
+  return r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
+}
+
 /**
- * The path_* calls. Each one resolves its path with a fresh `Lookup` (all but the last
- * component, links followed as docs/sandbox.md says) and then acts on the last component in
- * its parent directory, following a final link only where the call says so.
+ * The path_* calls. Each one resolves its path through the containment module (fs/resolve.ts:
+ * all but the last component, links followed as docs/sandbox.md says) and then acts on the last
+ * component in its parent directory, following a final link only where the call says so.
+ * A call's `Lookup` holds every directory it reached until the call returns (`done`).
  */
 export class PathCalls {
   protected readonly scratch: Filestat = { dev: 0n, ino: 0n, filetype: 0, nlink: 0n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
@@ -43,96 +49,83 @@ export class PathCalls {
     return e.dir;
   }
 
-  /** Resolves `path` from `fd`; with `follow`, a final symlink is followed too. */
-  private resolve(fd: number, right: number, path: string, follow: boolean): Resolved | number {
+  /** Resolves `path` from `fd` in lookup `l`; with `follow` (or a trailing `/`) a final link is followed. */
+  private resolve(l: Lookup, fd: number, right: number, path: string, follow: boolean): Resolved | number {
     const start = this.dirOf(fd, right);
     if (typeof start === 'number') return start;
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(start, path);
-    // Follow final links (always for `name/`): lstat the last component, walk on while a link.
-    while (typeof r !== 'number' && (follow || r.trailingSlash) && r.name !== '.' && this.mountChild(r) === null) {
-      const e = r.parent.dir.lstat(r.name, this.scratch);
-      if (e !== 0 || this.scratch.filetype !== Filetype.SYMBOLIC_LINK) break;
-      r = lookup.followLast(r);
-    }
-    return r;
-  }
-
-  /** The mount whose root is the last component of `r`, as a node, if there is one. */
-  private mountChild(r: Resolved): DirNode | null {
-    if (r.name === '.') return null;
-    const path = r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
-    const m = this.vfs.mountAtPath(path);
-    return m === undefined ? null : { path, mount: m, dir: m.root };
-  }
-
-  /** The last component names a directory of the tree itself (`.` or a mount point). */
-  private dirNamed(r: Resolved): DirNode | null {
-    return r.name === '.' ? r.parent : this.mountChild(r);
+    return l.final(start, path, follow, this.scratch);
   }
 
   pathCreateDirectory(fd: number, path: string): number {
-    const r = this.resolve(fd, Rights.PATH_CREATE_DIRECTORY, path, false);
-    if (typeof r === 'number') return -r;
-    if (this.dirNamed(r) !== null) return Errno.EXIST;
-    return r.parent.dir.mkdir(r.name);
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_CREATE_DIRECTORY, path, false);
+      if (typeof r === 'number') return -r;
+      if (r.self !== null) return Errno.EXIST;
+      return r.parent.dir.mkdir(r.name);
+    } finally {
+      l.done();
+    }
   }
 
   pathFilestatGet(fd: number, flags: number, path: string, out: Filestat): number {
-    const follow = (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
     const start = this.dirOf(fd, Rights.PATH_FILESTAT_GET);
     if (typeof start === 'number') return -start;
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(start, path);
-    // One lstat per component reached: it is the answer unless it names a link to follow.
-    for (;;) {
+    const l = new Lookup(this.vfs);
+    try {
+      // One lstat per component reached: it is the answer unless it names a link to follow.
+      const r = l.final(start, path, (flags & LookupFlags.SYMLINK_FOLLOW) !== 0, out);
       if (typeof r === 'number') return -r;
-      const d = this.dirNamed(r);
-      if (d !== null) return d.dir.stat(out);
-      const e = r.parent.dir.lstat(r.name, out);
+      if (r.self !== null) return r.self.dir.stat(out);
+      const e = r.lstat >= 0 ? r.lstat : r.parent.dir.lstat(r.name, out);
       if (e !== 0) return e;
-      if (out.filetype === Filetype.SYMBOLIC_LINK && (follow || r.trailingSlash)) {
-        r = lookup.followLast(r);
-        continue;
-      }
       if (r.trailingSlash && out.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
       return 0;
+    } finally {
+      l.done();
     }
   }
 
   pathFilestatSetTimes(fd: number, flags: number, path: string, atim: bigint, mtim: bigint, fstflags: number): number {
     if (!validFstflags(fstflags)) return Errno.INVAL;
-    const follow = (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
-    const r = this.resolve(fd, Rights.PATH_FILESTAT_SET_TIMES, path, follow);
-    if (typeof r === 'number') return -r;
-    const d = this.dirNamed(r);
-    if (d !== null) return d.dir.utimes('.', atim, mtim, fstflags);
-    if (r.trailingSlash) {
-      const e = r.parent.dir.lstat(r.name, this.scratch);
-      if (e !== 0) return e;
-      if (this.scratch.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_FILESTAT_SET_TIMES, path, (flags & LookupFlags.SYMLINK_FOLLOW) !== 0);
+      if (typeof r === 'number') return -r;
+      if (r.self !== null) return r.self.dir.utimes('.', atim, mtim, fstflags);
+      if (r.trailingSlash) {
+        // The lookup took the lstat: `name/` must be a directory.
+        if (r.lstat !== 0) return r.lstat;
+        if (this.scratch.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
+      }
+      return r.parent.dir.utimes(r.name, atim, mtim, fstflags);
+    } finally {
+      l.done();
     }
-    return r.parent.dir.utimes(r.name, atim, mtim, fstflags);
   }
 
   pathLink(oldFd: number, oldFlags: number, oldPath: string, newFd: number, newPath: string): number {
-    const follow = (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0;
-    const from = this.resolve(oldFd, Rights.PATH_LINK_SOURCE, oldPath, follow);
-    if (typeof from === 'number') return -from;
-    const to = this.resolve(newFd, Rights.PATH_LINK_TARGET, newPath, false);
-    if (typeof to === 'number') return -to;
-    if (this.dirNamed(from) !== null) return Errno.PERM;
-    if (this.dirNamed(to) !== null) return Errno.EXIST;
-    if (from.trailingSlash || to.trailingSlash) {
-      // As Linux: a directory source is PERM; `new/` names a directory that cannot be made.
-      const e = from.parent.dir.lstat(from.name, this.scratch);
-      if (e !== 0) return e;
-      if (this.scratch.filetype === Filetype.DIRECTORY) return Errno.PERM;
-      if (from.trailingSlash) return Errno.NOTDIR;
-      return to.parent.dir.lstat(to.name, this.scratch) === 0 ? Errno.EXIST : Errno.NOENT;
+    const l = new Lookup(this.vfs);
+    try {
+      const from = this.resolve(l, oldFd, Rights.PATH_LINK_SOURCE, oldPath, (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0);
+      if (typeof from === 'number') return -from;
+      const to = this.resolve(l, newFd, Rights.PATH_LINK_TARGET, newPath, false);
+      if (typeof to === 'number') return -to;
+      if (from.self !== null) return Errno.PERM;
+      if (to.self !== null) return Errno.EXIST;
+      if (from.trailingSlash || to.trailingSlash) {
+        // As Linux: a directory source is PERM; `new/` names a directory that cannot be made.
+        const e = from.parent.dir.lstat(from.name, this.scratch);
+        if (e !== 0) return e;
+        if (this.scratch.filetype === Filetype.DIRECTORY) return Errno.PERM;
+        if (from.trailingSlash) return Errno.NOTDIR;
+        return to.parent.dir.lstat(to.name, this.scratch) === 0 ? Errno.EXIST : Errno.NOENT;
+      }
+      if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
+      return from.parent.dir.link(from.name, to.parent.dir, to.name);
+    } finally {
+      l.done();
     }
-    if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
-    return from.parent.dir.link(from.name, to.parent.dir, to.name);
   }
 
   pathOpen(fd: number, lookupFlags: number, path: string, oflags: number, rightsBase: number, rightsInheriting: number, fdflags: number): number {
@@ -158,132 +151,140 @@ export class PathCalls {
     if (oflags & OFlags.DIRECTORY) flags |= OpenFlags.DIRECTORY;
     if (fdflags & FdFlags.APPEND) flags |= OpenFlags.APPEND;
     const exclusive = (oflags & (OFlags.CREAT | OFlags.EXCL)) === (OFlags.CREAT | OFlags.EXCL);
-    const follow = (lookupFlags & LookupFlags.SYMLINK_FOLLOW) !== 0;
+    const follow = (lookupFlags & LookupFlags.SYMLINK_FOLLOW) !== 0 && !exclusive;
 
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(start.dir, path);
-    for (;;) {
-      if (typeof r === 'number') return r;
-      const named = this.dirNamed(r);
-      if (named !== null) {
-        if (exclusive) return -Errno.EXIST;
-        if (write) return -Errno.ISDIR;
-        const own = this.vfs.reopen(named);
-        if (typeof own === 'number') return own;
-        return this.addDir(own, base, inheriting, fdflags);
-      }
-      // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
-      if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
-      const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
-      if (h === -Errno.LOOP && !exclusive && (follow || r.trailingSlash)) {
-        r = lookup.followLast(r);
-        continue;
-      }
-      if (h === -Errno.LOOP && exclusive) return -Errno.EXIST;
-      if (typeof h === 'number') return h;
-      if (h.kind === 'dir') {
-        const p = r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
-        return this.addDir({ path: p, mount: r.parent.mount, dir: h }, base, inheriting, fdflags);
-      }
-      const ro = r.parent.mount.readonly;
-      const e = new FdEntry(h.filetype, base & FILE_RIGHTS & (ro ? ~WRITE_RIGHTS : ~0), inheriting, fdflags);
-      if (!read) e.rightsBase &= ~(Rights.FD_READ | Rights.FD_READDIR);
-      if (!write) e.rightsBase &= ~WRITE_ACCESS;
-      e.file = h;
-      e.readonly = ro;
-      const nfd = this.fds.add(e);
-      if (nfd < 0) e.close();
-      return nfd;
+    const l = new Lookup(this.vfs);
+    try {
+      return l.at(start.dir, path, follow, (r) => {
+        if (r.self !== null) {
+          if (exclusive) return -Errno.EXIST;
+          if (write) return -Errno.ISDIR;
+          const own = this.vfs.reopen(r.self);
+          if (typeof own === 'number') return own;
+          return this.addDir(own, base, inheriting, fdflags);
+        }
+        // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
+        if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
+        const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
+        // CREAT|EXCL never follows: an existing link is EXIST.
+        if (h === -Errno.LOOP && exclusive) return -Errno.EXIST;
+        if (typeof h === 'number') return h;
+        if (h.kind === 'dir') {
+          const p = r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
+          return this.addDir(this.vfs.own(p, r.parent.mount, h), base, inheriting, fdflags);
+        }
+        const e = new FdEntry(h.filetype, base & FILE_RIGHTS, inheriting, fdflags);
+        if (!read) e.rightsBase &= ~(Rights.FD_READ | Rights.FD_READDIR);
+        if (!write) e.rightsBase &= ~WRITE_ACCESS;
+        e.file = h;
+        const nfd = this.fds.add(e);
+        if (nfd < 0) e.close();
+        return nfd;
+      });
+    } finally {
+      l.done();
     }
   }
 
+  /** A new fd on `node` (which the fd then owns). */
   private addDir(node: DirNode, base: number, inheriting: number, fdflags: number): number {
-    const ro = node.mount.readonly;
-    const e = new FdEntry(Filetype.DIRECTORY, base & DIR_RIGHTS & (ro ? ~WRITE_RIGHTS : ~0), inheriting & (ro ? ~WRITE_RIGHTS : ~0), fdflags);
+    const e = new FdEntry(Filetype.DIRECTORY, base & DIR_RIGHTS, inheriting, fdflags);
     e.dir = node;
-    e.readonly = ro;
     const nfd = this.fds.add(e);
     if (nfd < 0) e.close();
     return nfd;
   }
 
   pathReadlink(fd: number, path: string, out: Out<string>): number {
-    const r = this.resolve(fd, Rights.PATH_READLINK, path, false);
-    if (typeof r === 'number') return -r;
-    if (this.dirNamed(r) !== null) return Errno.INVAL;
-    if (r.trailingSlash) return Errno.NOTDIR;
-    return r.parent.dir.readlink(r.name, out);
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_READLINK, path, false);
+      if (typeof r === 'number') return -r;
+      if (r.self !== null) return Errno.INVAL;
+      if (r.trailingSlash) return Errno.NOTDIR;
+      return r.parent.dir.readlink(r.name, out);
+    } finally {
+      l.done();
+    }
   }
 
   pathRemoveDirectory(fd: number, path: string): number {
-    const r = this.resolve(fd, Rights.PATH_REMOVE_DIRECTORY, path, false);
-    if (typeof r === 'number') return -r;
-    if (r.name === '.') return Errno.INVAL;
-    if (this.mountChild(r) !== null) return Errno.BUSY;
-    const e = r.parent.dir.rmdir(r.name);
-    if (e === 0) this.vfs.invalidate();
-    return e;
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_REMOVE_DIRECTORY, path, false);
+      if (typeof r === 'number') return -r;
+      if (r.name === '.') return Errno.INVAL;
+      // A mount point, or a directory holding one, stays (mounts live at fixed guest paths).
+      if (r.self !== null || this.vfs.holdsMount(childPath(r))) return Errno.BUSY;
+      const e = r.parent.dir.rmdir(r.name);
+      if (e === 0) this.vfs.invalidate();
+      return e;
+    } finally {
+      l.done();
+    }
   }
 
   pathRename(fd: number, oldPath: string, newFd: number, newPath: string): number {
-    const from = this.resolve(fd, Rights.PATH_RENAME_SOURCE, oldPath, false);
-    if (typeof from === 'number') return -from;
-    const to = this.resolve(newFd, Rights.PATH_RENAME_TARGET, newPath, false);
-    if (typeof to === 'number') return -to;
-    if (this.mountChild(from) !== null || this.mountChild(to) !== null) return Errno.BUSY;
-    if (from.name === '.' || to.name === '.') return Errno.BUSY;
-    if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
-    if (from.trailingSlash || to.trailingSlash) {
-      // `a/` must name a directory: a file renamed with a trailing slash is NOTDIR.
-      const e = from.parent.dir.lstat(from.name, this.scratch);
-      if (e !== 0) return e;
-      if (this.scratch.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
+    const l = new Lookup(this.vfs);
+    try {
+      const from = this.resolve(l, fd, Rights.PATH_RENAME_SOURCE, oldPath, false);
+      if (typeof from === 'number') return -from;
+      const to = this.resolve(l, newFd, Rights.PATH_RENAME_TARGET, newPath, false);
+      if (typeof to === 'number') return -to;
+      if (from.name === '.' || to.name === '.') return Errno.BUSY;
+      const fromPath = childPath(from);
+      const toPath = childPath(to);
+      // Mounts live at fixed guest paths: a mount point, or a directory holding one, stays.
+      if (from.self !== null || to.self !== null || this.vfs.holdsMount(fromPath) || this.vfs.holdsMount(toPath)) return Errno.BUSY;
+      if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
+      if (from.trailingSlash || to.trailingSlash) {
+        // `a/` must name a directory: a file renamed with a trailing slash is NOTDIR.
+        const e = from.parent.dir.lstat(from.name, this.scratch);
+        if (e !== 0) return e;
+        if (this.scratch.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
+      }
+      const e = from.parent.dir.rename(from.name, to.parent.dir, to.name);
+      if (e === 0) this.vfs.moved(fromPath, toPath);
+      return e;
+    } finally {
+      l.done();
     }
-    const e = from.parent.dir.rename(from.name, to.parent.dir, to.name);
-    if (e === 0) this.vfs.invalidate();
-    return e;
   }
 
   pathSymlink(target: string, fd: number, path: string): number {
-    const r = this.resolve(fd, Rights.PATH_SYMLINK, path, false);
-    if (typeof r === 'number') return -r;
-    // Why: a guest-made link with an absolute target is refused, as wasmtime does.
-    if (target.charCodeAt(0) === 47) return Errno.PERM;
-    if (target.indexOf('\0') !== -1) return Errno.INVAL;
-    if (this.dirNamed(r) !== null) return Errno.EXIST;
-    if (r.trailingSlash) {
-      const e = r.parent.dir.lstat(r.name, this.scratch);
-      return e === 0 ? Errno.EXIST : Errno.NOENT;
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_SYMLINK, path, false);
+      if (typeof r === 'number') return -r;
+      // Why: a guest-made link with an absolute target is refused, as wasmtime does.
+      if (target.charCodeAt(0) === 47) return Errno.PERM;
+      if (target.indexOf('\0') !== -1) return Errno.INVAL;
+      if (Buffer.byteLength(target) >= PATH_MAX) return Errno.NAMETOOLONG;
+      if (r.self !== null) return Errno.EXIST;
+      if (r.trailingSlash) {
+        const e = r.parent.dir.lstat(r.name, this.scratch);
+        return e === 0 ? Errno.EXIST : Errno.NOENT;
+      }
+      return r.parent.dir.symlink(target, r.name);
+    } finally {
+      l.done();
     }
-    return r.parent.dir.symlink(target, r.name);
   }
 
   pathUnlinkFile(fd: number, path: string): number {
-    const r = this.resolve(fd, Rights.PATH_UNLINK_FILE, path, false);
-    if (typeof r === 'number') return -r;
-    if (this.dirNamed(r) !== null) return Errno.ISDIR;
-    if (r.trailingSlash) {
-      const e = r.parent.dir.lstat(r.name, this.scratch);
-      if (e !== 0) return e;
-      return this.scratch.filetype === Filetype.DIRECTORY ? Errno.ISDIR : Errno.NOTDIR;
-    }
-    return r.parent.dir.unlink(r.name);
-  }
-
-  /**
-   * Resolves an absolute guest path from the guest's `/` by the same rules as the guest's
-   * own calls, then hands the last component to `act`; when `act` answers -LOOP (a link),
-   * the link is followed and `act` is called again.
-   */
-  private atGuestPath<T>(abs: string, act: (r: Resolved) => T | number): T | number {
-    if (!abs.startsWith('/')) return -Errno.INVAL;
-    const lookup = new Lookup(this.vfs);
-    let r = lookup.resolve(this.vfs.root, abs.replace(/^\/+/, '') || '.');
-    for (;;) {
-      if (typeof r === 'number') return r;
-      const out = act(r);
-      if (out !== -Errno.LOOP) return out;
-      r = lookup.followLast(r);
+    const l = new Lookup(this.vfs);
+    try {
+      const r = this.resolve(l, fd, Rights.PATH_UNLINK_FILE, path, false);
+      if (typeof r === 'number') return -r;
+      if (r.self !== null) return Errno.ISDIR;
+      if (r.trailingSlash) {
+        // The lookup took the lstat (and followed a link there).
+        if (r.lstat !== 0) return r.lstat;
+        return this.scratch.filetype === Filetype.DIRECTORY ? Errno.ISDIR : Errno.NOTDIR;
+      }
+      return r.parent.dir.unlink(r.name);
+    } finally {
+      l.done();
     }
   }
 
@@ -292,39 +293,15 @@ export class PathCalls {
    * guest's own calls (a task's module must be readable by the guest that starts it).
    */
   readGuestFile(abs: string, maxBytes: number): Uint8Array | number {
-    return this.atGuestPath(abs, (r) => {
-      if (this.dirNamed(r) !== null) return -Errno.ISDIR;
-      const h = r.parent.dir.open(r.name, OpenFlags.READ);
-      if (typeof h === 'number') return h;
-      if (h.kind === 'dir') {
-        h.close();
-        return -Errno.ISDIR;
-      }
-      try {
-        const chunks: Uint8Array[] = [];
-        let total = 0;
-        for (;;) {
-          const buf = new Uint8Array(1 << 20);
-          const n = h.pread(buf, total);
-          if (n < 0) return n;
-          if (n === 0) break;
-          total += n;
-          if (total > maxBytes) return -Errno.FBIG;
-          chunks.push(buf.subarray(0, n));
-        }
-        return Buffer.concat(chunks);
-      } finally {
-        h.close();
-      }
-    });
+    return readGuestFile(this.vfs, abs, maxBytes);
   }
 
   /**
-   * The directory an absolute guest path names, as a node of the guest's tree (links
-   * followed by the sandbox's rules), or -errno.
+   * The directory an absolute guest path names (links followed by the sandbox's rules), on a
+   * handle of its own that the caller must `release()`, or -errno.
    */
   guestDir(abs: string): DirNode | number {
-    return this.atGuestPath(abs, (r) => this.dirNamed(r) ?? this.vfs.child(r.parent, r.name));
+    return guestDir(this.vfs, abs);
   }
 
   /** `.`, `..` and the entries of a directory fd, with mount points as the guest sees them. */
@@ -336,9 +313,14 @@ export class PathCalls {
     // A directory's own inode never changes; its parent's only if it is moved. Taken once.
     if (fd.dotInodes === null) {
       const self = node.dir.stat(this.scratch) === 0 ? this.scratch.ino : 0n;
-      const up = this.vfs.parent(node);
-      const upIno = typeof up !== 'number' && up.dir.stat(this.scratch) === 0 ? this.scratch.ino : self;
-      fd.dotInodes = [self, upIno];
+      const mark = this.vfs.enter();
+      try {
+        const up = this.vfs.parent(node, mark);
+        const upIno = typeof up !== 'number' && up.dir.stat(this.scratch) === 0 ? this.scratch.ino : self;
+        fd.dotInodes = [self, upIno];
+      } finally {
+        this.vfs.leave(mark);
+      }
     }
     const list: Dirent[] = out.value;
     list.unshift(

@@ -7,7 +7,7 @@ import {
 import { normalizeMountPath, Vfs, type MountSpec } from '../fs/vfs.js';
 import { clockResGet, clockTimeGet } from './clock.js';
 import { FdEntry, FdTable } from './fdtable.js';
-import { PathCalls, validFstflags, WRITE_RIGHTS } from './paths.js';
+import { PathCalls, validFstflags } from './paths.js';
 import { pollOneoff } from './poll.js';
 import type { StdioFile } from './stdio.js';
 
@@ -55,18 +55,21 @@ export class Sandbox extends PathCalls implements System, TaskHost {
       const p = normalizeMountPath(m.guestPath);
       return { name: p, guestPath: p };
     });
-    for (const p of preopens) {
-      const node = vfs.lookupCanonical(p.guestPath);
-      if (typeof node === 'number') throw new Error(`cannot preopen ${p.guestPath} (errno ${-node})`);
-      const own = vfs.reopen(node);
-      if (typeof own === 'number') throw new Error(`cannot preopen ${p.guestPath} (errno ${-own})`);
-      const ro = own.mount.readonly;
-      const rights = ro ? DIR_RIGHTS & ~WRITE_RIGHTS : DIR_RIGHTS;
-      const e = new FdEntry(Filetype.DIRECTORY, rights, ro ? ALL_RIGHTS & ~WRITE_RIGHTS : ALL_RIGHTS, 0);
-      e.dir = own;
-      e.preopen = p.name;
-      e.readonly = ro;
-      this.fds.add(e);
+    const mark = vfs.enter();
+    try {
+      for (const p of preopens) {
+        const node = vfs.lookupCanonical(p.guestPath, mark);
+        if (typeof node === 'number') throw new Error(`cannot preopen ${p.guestPath} (errno ${-node})`);
+        const own = vfs.reopen(node);
+        if (typeof own === 'number') throw new Error(`cannot preopen ${p.guestPath} (errno ${-own})`);
+        // Full rights on a read-only mount too: changes there fail with ROFS, as on Linux.
+        const e = new FdEntry(Filetype.DIRECTORY, DIR_RIGHTS, ALL_RIGHTS, 0);
+        e.dir = own;
+        e.preopen = p.name;
+        this.fds.add(e);
+      }
+    } finally {
+      vfs.leave(mark);
     }
   }
 
