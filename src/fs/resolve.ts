@@ -42,14 +42,15 @@ function strictlyBelow(path: string, dir: string): boolean {
   return path.length > dir.length && path.charCodeAt(dir.length) === 47 && path.startsWith(dir);
 }
 
-/** Splits a path into components; trailing empty components are dropped and reported. */
-function components(path: string): { parts: string[]; end: number; trailingSlash: boolean } {
-  const parts = path.split('/');
+/** How many components of `parts` remain once trailing empty ones (a trailing `/`) are dropped. */
+function trimmedEnd(parts: string[]): number {
   let end = parts.length;
-  const trailingSlash = end > 1 && parts[end - 1] === '';
   while (end > 1 && parts[end - 1] === '') end--;
-  return { parts, end, trailingSlash };
+  return end;
 }
+
+/** Where readlink answers; a lookup copies the string out at once (one thread per Vfs). */
+const linkTarget: Out<string> = { value: '' };
 
 /**
  * One lookup: the link budget and where the literal path argument started, kept across
@@ -69,7 +70,6 @@ export class Lookup {
   private links = 0;
   private startPath = '/';
   private readonly mark: number;
-  private readonly target: Out<string> = { value: '' };
 
   constructor(private readonly vfs: Vfs) {
     this.mark = vfs.enter();
@@ -89,25 +89,28 @@ export class Lookup {
     const held = this.vfs.hold(start, this.mark);
     if (typeof held === 'number') return held;
     this.startPath = start.path;
-    const { parts, end, trailingSlash } = components(path);
-    return this.walk([start], parts, end, 0, trailingSlash);
+    const parts = path.split('/');
+    const end = trimmedEnd(parts);
+    return this.walk([start], parts, end, 0, end < parts.length);
   }
 
   /** Continues the lookup through the last component of `r`, which is a symlink. */
   followLast(r: Resolved): Resolved | number {
     const target = this.readLink(r.parent, r.name);
     if (typeof target === 'number') return target;
-    const { parts, end, trailingSlash } = components(target);
+    const parts = target.split('/');
+    const end = trimmedEnd(parts);
     // Every component now comes from a link's target: none is literal.
-    return this.walk(this.startOf(target, r.parent), parts, end, end, trailingSlash || r.trailingSlash);
+    return this.walk(this.startOf(target, r.parent), parts, end, end, end < parts.length || r.trailingSlash);
   }
 
   private readLink(dir: DirNode, name: string): string | number {
     if (++this.links > MAX_SYMLINKS) return -Errno.LOOP;
-    const e = dir.dir.readlink(name, this.target);
+    const e = dir.dir.readlink(name, linkTarget);
     if (e !== 0) return -e;
-    if (this.target.value.length === 0) return -Errno.NOENT;
-    return this.target.value;
+    const target = linkTarget.value;
+    linkTarget.value = '';
+    return target.length === 0 ? -Errno.NOENT : target;
   }
 
   /** Where a link's target starts: the guest's `/` for an absolute one. */
