@@ -211,9 +211,18 @@ export class Lookup {
     for (;;) {
       if (typeof r === 'number') return r;
       const out = act(r);
-      if (out !== -Errno.LOOP || r.self !== null || !(follow || r.trailingSlash)) return out;
+      if (!this.follows(out, r, follow)) return out;
       r = this.followLast(r);
     }
+  }
+
+  /**
+   * Whether an action's answer `out` on the last component of `r` means "a link, to be
+   * followed": -LOOP, on a name (not a directory of the walk), where the lookup follows links
+   * (`follow`, or a trailing `/`). The loop `at` runs, for callers that keep it allocation-free.
+   */
+  follows(out: unknown, r: Resolved, follow: boolean): boolean {
+    return out === -Errno.LOOP && r.self === null && (follow || r.trailingSlash);
   }
 
   /** Lets go of every node this lookup reached (ends the scope it began). */

@@ -155,35 +155,43 @@ export class PathCalls {
 
     const l = new Lookup(this.vfs);
     try {
-      return l.at(start.dir, path, follow, (r) => {
-        if (r.self !== null) {
-          if (exclusive) return -Errno.EXIST;
-          if (write) return -Errno.ISDIR;
-          const own = this.vfs.reopen(r.self);
-          if (typeof own === 'number') return own;
-          return this.addDir(own, base, inheriting, fdflags);
-        }
-        // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
-        if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
-        const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
-        // CREAT|EXCL never follows: an existing link is EXIST.
-        if (h === -Errno.LOOP && exclusive) return -Errno.EXIST;
-        if (typeof h === 'number') return h;
-        if (h.kind === 'dir') {
-          const p = r.parent.path === '/' ? '/' + r.name : r.parent.path + '/' + r.name;
-          return this.addDir(this.vfs.own(p, r.parent.mount, h), base, inheriting, fdflags);
-        }
-        const e = new FdEntry(h.filetype, base & FILE_RIGHTS, inheriting, fdflags);
-        if (!read) e.rightsBase &= ~(Rights.FD_READ | Rights.FD_READDIR);
-        if (!write) e.rightsBase &= ~WRITE_ACCESS;
-        e.file = h;
-        const nfd = this.fds.add(e);
-        if (nfd < 0) e.close();
-        return nfd;
-      });
+      let r = l.resolve(start.dir, path);
+      for (;;) {
+        if (typeof r === 'number') return r;
+        const fd = this.openAt(r, flags, base, inheriting, fdflags);
+        if (!l.follows(fd, r, follow)) return fd;
+        r = l.followLast(r);
+      }
     } finally {
       l.done();
     }
+  }
+
+  /** path_open's last step: opens the last component of `r` as a new fd (or -LOOP for a link). */
+  private openAt(r: Resolved, flags: number, base: number, inheriting: number, fdflags: number): number {
+    const write = (flags & OpenFlags.WRITE) !== 0;
+    const exclusive = (flags & (OpenFlags.CREATE | OpenFlags.EXCL)) === (OpenFlags.CREATE | OpenFlags.EXCL);
+    if (r.self !== null) {
+      if (exclusive) return -Errno.EXIST;
+      if (write) return -Errno.ISDIR;
+      const own = this.vfs.reopen(r.self);
+      if (typeof own === 'number') return own;
+      return this.addDir(own, base, inheriting, fdflags);
+    }
+    // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
+    if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
+    const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
+    // CREAT|EXCL never follows: an existing link is EXIST.
+    if (h === -Errno.LOOP && exclusive) return -Errno.EXIST;
+    if (typeof h === 'number') return h;
+    if (h.kind === 'dir') return this.addDir(this.vfs.own(childPath(r), r.parent.mount, h), base, inheriting, fdflags);
+    const e = new FdEntry(h.filetype, base & FILE_RIGHTS, inheriting, fdflags);
+    if ((flags & OpenFlags.READ) === 0) e.rightsBase &= ~(Rights.FD_READ | Rights.FD_READDIR);
+    if (!write) e.rightsBase &= ~WRITE_ACCESS;
+    e.file = h;
+    const nfd = this.fds.add(e);
+    if (nfd < 0) e.close();
+    return nfd;
   }
 
   /** A new fd on `node` (which the fd then owns). */
