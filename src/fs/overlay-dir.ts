@@ -106,6 +106,8 @@ export class OverlayDir implements Dir {
     const e = this.check(name);
     if (e) return -e;
     const { READ, CREATE, EXCL, DIRECTORY, WRITE, TRUNC } = OpenFlags;
+    // TRUNC without WRITE is refused before anything (as hostfs and memfs do).
+    if (flags & TRUNC && !(flags & WRITE)) return -Errno.INVAL;
     if (flags & CREATE && flags & DIRECTORY) return -Errno.INVAL;
     if (name === '.') {
       if (flags & CREATE && flags & EXCL) return -Errno.EXIST;
@@ -132,7 +134,6 @@ export class OverlayDir implements Dir {
       return this.openChild(name, f);
     }
     if (flags & DIRECTORY) return -Errno.NOTDIR;
-    if (flags & TRUNC && !(flags & WRITE)) return -Errno.INVAL;
     if (f.at.layer !== 0 && flags & WRITE) {
       // Copy-up on open for writing (as Linux: not for O_CREAT or O_APPEND alone, which cannot write).
       const c = node.copyUp(name, f, !(flags & TRUNC));
