@@ -302,15 +302,23 @@ export class OverlayDir implements Dir {
     if (typeof moved === 'number') return moved;
     let target: Node | null = null;
     try {
-      // Directories with content in a lower layer do not move (overlayfs without redirect_dir).
-      if (moved.lowers.length > 0) return Errno.XDEV;
+      // Linux checks the names (types, same entry, a directory moved into itself or over its
+      // own ancestor) before overlayfs refuses to move a lower directory, and that before it
+      // checks that the directory replaced is empty. Only shared nodes know their parents: a
+      // move into an upper-only subdirectory of a lower directory answers XDEV, not INVAL.
       if (g !== null) {
         if (g.st.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
         if (from === dst && name === toName) return 0;
         const t = dst.child(toName, g);
         if (typeof t === 'number') return t;
         target = t;
-        const empty = t.isEmpty();
+      }
+      for (let n: Node | null = dst; n !== null; n = n.parent) if (n === moved) return Errno.INVAL;
+      for (let n: Node | null = from; n !== null; n = n.parent) if (n === target) return Errno.NOTEMPTY;
+      // Directories with content in a lower layer do not move (overlayfs without redirect_dir).
+      if (moved.lowers.length > 0) return Errno.XDEV;
+      if (target !== null) {
+        const empty = target.isEmpty();
         if (empty !== true) return empty === false ? Errno.NOTEMPTY : empty;
       }
       // Where a lower directory lies at the new name, the moved one must hide it.
