@@ -763,6 +763,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'names: 255 bytes at most',
+    writes: true,
+    run(ctx, root) {
+      const ok = 'n'.repeat(252) + 'é'; // 254 UTF-16 units, 255 bytes
+      const long = 'n'.repeat(254) + 'é'; // 256 bytes
+      ctx.eq('create 255 bytes', [r(root.open(ok, CREATE | WRITE)), ls(root, ok)], ['ok:file', { type: 'REGULAR_FILE', nlink: 1, size: 0 }]);
+      ctx.eq('listed', listing(root).includes(`${ok}:REGULAR_FILE`), true);
+      ctx.eq('256 bytes', [r(root.open(long, CREATE | WRITE)), r(root.mkdir(long)), r(root.symlink('t', long)), ls(root, long), r(root.unlink(long))], ['NAMETOOLONG', 'NAMETOOLONG', 'NAMETOOLONG', 'NAMETOOLONG', 'NAMETOOLONG']);
+      ctx.eq('rename and link to 256 bytes', [r(root.rename('f', root, long)), r(root.link('f', root, long))], ['NAMETOOLONG', 'NAMETOOLONG']);
+      ctx.eq('rename to 255 bytes and back', [r(root.rename(ok, root, 'x')), r(root.rename('x', root, ok))], ['ok', 'ok']);
+      ctx.eq('unlink 255 bytes', [r(root.unlink(ok)), ls(root, ok)], ['ok', 'NOENT']);
+    },
+  },
+  {
     name: 'sync and sameFileSystem',
     run(ctx, root) {
       ctx.eq('sync', r(root.sync()), 'ok');

@@ -251,6 +251,28 @@ export function roCases(names: readonly string[]): RoCase[] {
       add(`link ${n} ro:${t}`, !exists(k) ? 'NOENT' : exists(otherKind) ? 'EXIST' : 'ROFS', ({ root, otherRo }) => show(root.link(n, otherRo, t)));
     }
   }
+  // A name of 256 bytes: NAMETOOLONG wherever Linux looks the name up before asking for write
+  // access, ROFS where it asks first (unlink, rmdir, rename).
+  const long = 'n'.repeat(256);
+  const longCases: [string, string, (root: Dir) => number | Dir | File][] = [
+    ['open long R', 'NAMETOOLONG', (root) => root.open(long, READ)],
+    ['open long WC', 'NAMETOOLONG', (root) => root.open(long, WRITE | CREATE)],
+    ['open long RT', 'INVAL', (root) => root.open(long, READ | TRUNC)],
+    ['openDir long', 'NAMETOOLONG', (root) => root.openDir(long)],
+    ['lstat long', 'NAMETOOLONG', (root) => root.lstat(long, scratch)],
+    ['readlink long', 'NAMETOOLONG', (root) => root.readlink(long, { value: '' })],
+    ['mkdir long', 'NAMETOOLONG', (root) => root.mkdir(long)],
+    ['symlink long', 'NAMETOOLONG', (root) => root.symlink('x', long)],
+    ['unlink long', 'ROFS', (root) => root.unlink(long)],
+    ['rmdir long', 'ROFS', (root) => root.rmdir(long)],
+    ['rename f long', 'ROFS', (root) => root.rename('f', root, long)],
+    ['rename long f', 'ROFS', (root) => root.rename(long, root, 'f')],
+    ['link f long', 'NAMETOOLONG', (root) => root.link('f', root, long)],
+    ['link long f', 'NAMETOOLONG', (root) => root.link(long, root, 'f')],
+    ['link m long', 'NOENT', (root) => root.link('m', root, long)],
+    ['utimes long AM', 'NAMETOOLONG', (root) => root.utimes(long, 5000n, 6000n, ATIM | MTIM)],
+  ];
+  for (const [key, expect, f] of longCases) add(key, expect, ({ root }) => show(f(root)));
   // Handles open for reading: writes answer what a read-only fd answers, times ROFS.
   for (const n of names.filter((x) => KIND[x] === 'file' || KIND[x] === 'dir')) {
     const onFile = (f: (h: File | Dir) => number) => ({ root }: RoEnv): string => {

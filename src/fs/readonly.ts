@@ -61,12 +61,6 @@ class ReadOnlyDir implements Dir {
     return e === Errno.NOENT ? Errno.ROFS : e;
   }
 
-  /** For calls that remove `name` (unlink, rmdir): Linux asks for write access before the lookup. */
-  private removing(name: string): number {
-    if (this.closed) return Errno.BADF;
-    const e = this.inner.lstat(name, this.st);
-    return e === 0 || e === Errno.NOENT ? Errno.ROFS : e;
-  }
 
   lstat(name: string, out: Filestat): number {
     return this.closed ? Errno.BADF : this.inner.lstat(name, out);
@@ -116,14 +110,16 @@ class ReadOnlyDir implements Dir {
     return this.creating(name);
   }
 
+  // unlink and rmdir ask for write access before looking the name up: ROFS whatever it names
+  // (missing, or even too long), after the checks of the last component's form.
   rmdir(name: string): number {
-    if (name === '.') return this.closed ? Errno.BADF : Errno.INVAL;
-    return this.removing(name);
+    if (this.closed) return Errno.BADF;
+    return name === '.' ? Errno.INVAL : Errno.ROFS;
   }
 
   unlink(name: string): number {
-    if (name === '.') return this.closed ? Errno.BADF : Errno.ISDIR;
-    return this.removing(name);
+    if (this.closed) return Errno.BADF;
+    return name === '.' ? Errno.ISDIR : Errno.ROFS;
   }
 
   rename(name: string, toDir: Dir, toName: string): number {
