@@ -83,6 +83,8 @@ class MemDir implements Dir {
     const err = this.closed ? Errno.BADF : checkName(name);
     if (err) return -err;
     const { CREATE, EXCL, DIRECTORY, WRITE, TRUNC } = OpenFlags;
+    // Linux truncates even for O_RDONLY; we refuse before anything, as hostfs and wasmtime do.
+    if (flags & TRUNC && !(flags & WRITE)) return -Errno.INVAL;
     // Linux >= 6.4 refuses O_CREAT|O_DIRECTORY outright.
     if (flags & CREATE && flags & DIRECTORY) return -Errno.INVAL;
     const node = this.lookup(name);
@@ -100,8 +102,6 @@ class MemDir implements Dir {
     if (flags & DIRECTORY) return -Errno.NOTDIR;
     const file = node as FileInode;
     if (flags & TRUNC) {
-      // Linux truncates even for O_RDONLY; we refuse, as hostfs and wasmtime do.
-      if (!(flags & WRITE)) return -Errno.INVAL;
       file.resize(0);
       modified(file, this.fs.now());
     }

@@ -106,6 +106,8 @@ export class OverlayDir implements Dir {
     const e = this.check(name);
     if (e) return -e;
     const { READ, CREATE, EXCL, DIRECTORY, WRITE, TRUNC } = OpenFlags;
+    // TRUNC without WRITE is refused before anything (as hostfs and memfs do).
+    if (flags & TRUNC && !(flags & WRITE)) return -Errno.INVAL;
     if (flags & CREATE && flags & DIRECTORY) return -Errno.INVAL;
     if (name === '.') {
       if (flags & CREATE && flags & EXCL) return -Errno.EXIST;
@@ -132,7 +134,6 @@ export class OverlayDir implements Dir {
       return this.openChild(name, f);
     }
     if (flags & DIRECTORY) return -Errno.NOTDIR;
-    if (flags & TRUNC && !(flags & WRITE)) return -Errno.INVAL;
     if (f.at.layer !== 0 && flags & WRITE) {
       // Copy-up on open for writing (as Linux: not for O_CREAT or O_APPEND alone, which cannot write).
       const c = node.copyUp(name, f, !(flags & TRUNC));
@@ -301,15 +302,23 @@ export class OverlayDir implements Dir {
     if (typeof moved === 'number') return moved;
     let target: Node | null = null;
     try {
-      // Directories with content in a lower layer do not move (overlayfs without redirect_dir).
-      if (moved.lowers.length > 0) return Errno.XDEV;
+      // Linux checks the names (types, same entry, a directory moved into itself or over its
+      // own ancestor) before overlayfs refuses to move a lower directory, and that before it
+      // checks that the directory replaced is empty. Only shared nodes know their parents: a
+      // move into an upper-only subdirectory of a lower directory answers XDEV, not INVAL.
       if (g !== null) {
         if (g.st.filetype !== Filetype.DIRECTORY) return Errno.NOTDIR;
         if (from === dst && name === toName) return 0;
         const t = dst.child(toName, g);
         if (typeof t === 'number') return t;
         target = t;
-        const empty = t.isEmpty();
+      }
+      for (let n: Node | null = dst; n !== null; n = n.parent) if (n === moved) return Errno.INVAL;
+      for (let n: Node | null = from; n !== null; n = n.parent) if (n === target) return Errno.NOTEMPTY;
+      // Directories with content in a lower layer do not move (overlayfs without redirect_dir).
+      if (moved.lowers.length > 0) return Errno.XDEV;
+      if (target !== null) {
+        const empty = target.isEmpty();
         if (empty !== true) return empty === false ? Errno.NOTEMPTY : empty;
       }
       // Where a lower directory lies at the new name, the moved one must hide it.
