@@ -70,17 +70,10 @@ interface Backend {
   fifo?: boolean;
 }
 
-const HOSTFS_TODO = {
-  'close: a closed handle answers BADF': 'hostfs: a closed HostDir still names /proc/self/fd/N, which the next open may reuse',
-  'xdev: rename and link between two HostFs': 'hostfs: rename/link check only `instanceof HostDir`, not sameFileSystem',
-  'file: allocate refusals': 'hostfs: allocate is ftruncate (read-only fd INVAL, len 0 accepted), fallocate answers BADF/INVAL',
-  'file: truncate to a negative size': 'hostfs: Node clamps a negative ftruncate length to 0: the file is emptied instead of INVAL',
-};
+/** Cases hostfs is known to fail (none left: the four it had were fixed with the suite). */
+const HOSTFS_TODO: Record<string, string> = {};
 /** What an overlay on a host upper layer inherits from hostfs. */
-const INHERITED_HOSTFS_TODO = {
-  'file: allocate refusals': HOSTFS_TODO['file: allocate refusals'],
-  'file: truncate to a negative size': HOSTFS_TODO['file: truncate to a negative size'],
-};
+const INHERITED_HOSTFS_TODO: Record<string, string> = {};
 const OVERLAY_LOWER_SKIP = {
   'rename: a fixture directory moves': 'overlayfs without redirect_dir: a directory with lower content answers XDEV (overlayfs.test.ts)',
   'hard links: one file under two names': 'overlayfs with index=off (the default): copy-up breaks hard links of lower files',
@@ -912,8 +905,6 @@ for (const b of BACKENDS) {
 // The read-only table against the kernel: HostFs on a real read-only bind mount must give the
 // table's answers (it passes the kernel's answers through). Needs root and unshare(1).
 
-/** Answers that differ because of known hostfs bugs (reported, not hidden). */
-const KERNEL_PROBE_HOSTFS_TODO = (key: string): boolean => /^fd .* allocate$/.test(key);
 
 function canMount(): string | undefined {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux';
@@ -953,9 +944,6 @@ describe('read-only table against the Linux kernel', () => {
     assert.deepEqual(wrong, []);
   };
   it(`HostFs on a read-only bind mount answers the table (${cases.length} calls)`, { skip: why }, () => {
-    check(cases.filter((c) => !KERNEL_PROBE_HOSTFS_TODO(c.key)));
-  });
-  it('HostFs on a read-only bind mount: allocate on a read-only fd', { skip: why, todo: HOSTFS_TODO['file: allocate refusals'] }, () => {
-    check(cases.filter((c) => KERNEL_PROBE_HOSTFS_TODO(c.key)));
+    check(cases);
   });
 });

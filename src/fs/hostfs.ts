@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Errno, errnoFromHostError, Filetype, type Dirent, type Filestat, type Out } from '../system/index.js';
+import { Errno, errnoFromHostError, Filetype, newFilestat, type Dirent, type Filestat, type Out } from '../system/index.js';
 import { fillFilestat, filetypeOfMode } from './hoststat.js';
 import { setHostTimes } from './hosttimes.js';
 import { OpenFlags, type Dir, type File, type FileSystem } from './types.js';
@@ -267,12 +267,25 @@ class HostDir implements Dir {
     return attempt(() => fs.symlinkSync(target, this.p(name)));
   }
   rename(name: string, toDir: Dir, toName: string): number {
-    if (!(toDir instanceof HostDir)) return Errno.XDEV;
+    if (!(toDir instanceof HostDir) || toDir.fsys !== this.fsys) return Errno.XDEV;
     return attempt(() => fs.renameSync(this.p(name), toDir.p(toName)));
   }
   link(name: string, toDir: Dir, toName: string): number {
-    if (!(toDir instanceof HostDir)) return Errno.XDEV;
+    if (!(toDir instanceof HostDir) || toDir.fsys !== this.fsys) return this.linkAcross(name, toDir, toName);
     return attempt(() => fs.linkSync(this.p(name), toDir.p(toName)));
+  }
+  /**
+   * link(2) to another file system: XDEV, after the errors Linux finds first (a missing source,
+   * an existing target, a read-only target directory). The kernel is never asked: two mounts
+   * of one host file system would let the link through.
+   */
+  private linkAcross(name: string, toDir: Dir, toName: string): number {
+    const st = newFilestat();
+    const e = this.lstat(name, st);
+    if (e !== 0) return e;
+    if (toDir.lstat(toName, st) === 0) return Errno.EXIST;
+    if (toDir instanceof HostDir && attempt(() => fs.accessSync(toDir.p('.'), C.W_OK)) === Errno.ROFS) return Errno.ROFS;
+    return Errno.XDEV;
   }
   utimes(name: string, atim: bigint, mtim: bigint, fstflags: number): number {
     return setHostTimes(this.p(name), false, atim, mtim, fstflags);
@@ -370,6 +383,7 @@ class HostFile implements File {
   }
 
   pread(buf: Uint8Array, position: number): number {
+    if (this.fd < 0) return -Errno.BADF;
     try {
       return fs.readSync(this.fd, buf, 0, buf.byteLength, this.filetype === 4 ? position : null);
     } catch (e) {
@@ -377,6 +391,7 @@ class HostFile implements File {
     }
   }
   pwrite(buf: Uint8Array, position: number, append: boolean): number {
+    if (this.fd < 0) return -Errno.BADF;
     if (this.filetype === 4 && ((this.oflags & C.O_APPEND) !== 0) !== append) {
       const e = this.setAppend(append);
       if (e < 0) return e;
@@ -389,6 +404,7 @@ class HostFile implements File {
     }
   }
   stat(out: Filestat): number {
+    if (this.fd < 0) return Errno.BADF;
     try {
       fillFilestat(fs.fstatSync(this.fd, { bigint: true }), out);
       return 0;
@@ -396,10 +412,22 @@ class HostFile implements File {
       return errnoFromHostError(e);
     }
   }
+  /** Open for writing (O_WRONLY or O_RDWR). */
+  private get writable(): boolean {
+    return (this.oflags & (C.O_WRONLY | C.O_RDWR)) !== 0;
+  }
   truncate(size: number): number {
+    if (this.fd < 0) return Errno.BADF;
+    // Node clamps a negative length to 0, which would empty the file: refuse it as ftruncate(2) does.
+    if (size < 0) return Errno.INVAL;
+    if (!this.writable) return Errno.INVAL;
     return attempt(() => fs.ftruncateSync(this.fd, size));
   }
+  /** posix_fallocate without reserving blocks (Node has no fallocate): the size grows to cover the range. */
   allocate(offset: number, len: number): number {
+    if (this.fd < 0) return Errno.BADF;
+    if (offset < 0 || len <= 0) return Errno.INVAL;
+    if (!this.writable) return Errno.BADF;
     return attempt(() => {
       if (offset + len > fs.fstatSync(this.fd).size) fs.ftruncateSync(this.fd, offset + len);
     });
@@ -410,9 +438,11 @@ class HostFile implements File {
     return setHostTimes('', true, atim, mtim, fstflags, this.fd);
   }
   sync(): number {
+    if (this.fd < 0) return Errno.BADF;
     return attempt(() => fs.fsyncSync(this.fd));
   }
   datasync(): number {
+    if (this.fd < 0) return Errno.BADF;
     return attempt(() => fs.fdatasyncSync(this.fd));
   }
   close(): void {

@@ -121,7 +121,13 @@ export class PathCalls {
         if (from.trailingSlash) return Errno.NOTDIR;
         return to.parent.dir.lstat(to.name, this.scratch) === 0 ? Errno.EXIST : Errno.NOENT;
       }
-      if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
+      if (from.parent.mount !== to.parent.mount) {
+        // XDEV, after what Linux finds first: a missing source, an existing or read-only target.
+        const e = from.parent.dir.lstat(from.name, this.scratch);
+        if (e !== 0) return e;
+        if (to.parent.dir.lstat(to.name, this.scratch) === 0) return Errno.EXIST;
+        return to.parent.mount.readonly ? Errno.ROFS : Errno.XDEV;
+      }
       return from.parent.dir.link(from.name, to.parent.dir, to.name);
     } finally {
       l.done();
