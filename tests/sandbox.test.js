@@ -218,4 +218,78 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(readFile(sys, ROOT, 'a/f'), 'one');
     } finally { sys.close(); b.cleanup(); }
   });
+
+  test(`${name}: an open directory fd follows its directory when the guest renames it`, () => {
+    const b = make(); const sys = sandbox(b);
+    try {
+      assert.equal(sys.pathCreateDirectory(ROOT, 'x'), 0);
+      assert.equal(sys.pathCreateDirectory(ROOT, 'x/c'), 0);
+      writeFile(sys, ROOT, 'x/c/f', 'old');
+      const fd = open(sys, ROOT, 'x', OFlags.DIRECTORY, ALL_RIGHTS & ~(Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE));
+      assert.ok(fd >= 0);
+      assert.equal(sys.pathRename(ROOT, 'x', ROOT, 'y'), 0);
+      // A new x/c/f at the old place, walked (and cached) first.
+      assert.equal(sys.pathCreateDirectory(ROOT, 'x'), 0);
+      assert.equal(sys.pathCreateDirectory(ROOT, 'x/c'), 0);
+      writeFile(sys, ROOT, 'x/c/f', 'new');
+      assert.equal(readFile(sys, ROOT, 'x/c/f'), 'new');
+      // The fd names the moved directory: its c/f is the old one.
+      assert.equal(readFile(sys, fd, 'c/f'), 'old');
+      assert.equal(readFile(sys, ROOT, 'y/c/f'), 'old');
+      assert.equal(readFile(sys, ROOT, 'x/c/f'), 'new');
+      // Its literal `..` still stops at the fd.
+      assert.equal(readFile(sys, fd, 'c/../../x/c/f'), -Errno.NOTCAPABLE);
+      sys.fdClose(fd);
+    } finally { sys.close(); b.cleanup(); }
+  });
+
+  test(`${name}: a directory holding a mount point is neither removed nor renamed`, () => {
+    const b = make();
+    const sys = new Sandbox({
+      args: ['t'], env: [],
+      mounts: [{ guestPath: '/', fs: b.fs.root }, { guestPath: '/a/m', fs: b.fs.other }],
+      preopens: [{ name: '/', guestPath: '/' }],
+      stdin: new BytesStdin(new Uint8Array()), stdout: new SinkStdio(() => {}), stderr: new SinkStdio(() => {}),
+    });
+    try {
+      assert.equal(sys.pathCreateDirectory(ROOT, 'a'), 0);
+      writeFile(sys, ROOT, 'a/m/in-mount', 'm');
+      assert.equal(sys.pathRemoveDirectory(ROOT, 'a'), Errno.BUSY);
+      assert.equal(sys.pathRename(ROOT, 'a', ROOT, 'b'), Errno.BUSY);
+      assert.equal(sys.pathCreateDirectory(ROOT, 'b'), 0);
+      assert.equal(sys.pathRename(ROOT, 'b', ROOT, 'a'), Errno.BUSY);
+      assert.equal(sys.pathRename(ROOT, 'a/m', ROOT, 'b/m'), Errno.BUSY);
+      assert.equal(readFile(sys, ROOT, 'a/m/in-mount'), 'm');
+    } finally { sys.close(); b.cleanup(); }
+  });
+
+  test(`${name}: a path over 4096 bytes is NAMETOOLONG`, () => {
+    const b = make(); const sys = sandbox(b);
+    try {
+      const st = newFilestat();
+      assert.equal(sys.pathFilestatGet(ROOT, 0, 'a/'.repeat(2048), st), Errno.NAMETOOLONG);
+      assert.equal(sys.pathFilestatGet(ROOT, 0, './'.repeat(2047) + 'x', st), Errno.NOENT);
+      assert.equal(sys.pathSymlink('t/'.repeat(2048), ROOT, 'l'), Errno.NAMETOOLONG);
+    } finally { sys.close(); b.cleanup(); }
+  });
 }
+
+test('memory: one call holds at most 4096 directories (NAMETOOLONG past it), and lets go of them all', () => {
+  const b = backends.memory(); const sys = sandbox(b);
+  try {
+    // 1000 nested directories; at the bottom a link back up to the top and down again.
+    let p = '';
+    for (let i = 0; i < 1000; i++) {
+      p += (i ? '/' : '') + 'd';
+      assert.equal(sys.pathCreateDirectory(ROOT, p), 0);
+    }
+    writeFile(sys, ROOT, p + '/f', 'deep');
+    assert.equal(sys.pathSymlink(p, ROOT, 'l1'), 0);
+    assert.equal(sys.pathSymlink('../'.repeat(1000) + 'l1', ROOT, p + '/back'), 0);
+    // Each `back` walks 1000 directories down again: three walks are held, five are too many.
+    assert.equal(readFile(sys, ROOT, 'l1/back/back/f'), 'deep');
+    assert.equal(readFile(sys, ROOT, 'l1/back/back/back/back/f'), -Errno.NAMETOOLONG);
+    // Nothing stays held once the calls returned.
+    assert.equal(sys.vfs.enter(), 0);
+  } finally { sys.close(); b.cleanup(); }
+});
