@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
+import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { imageRoot } from '../runtime/process.js';
+import { closeMountHandles } from '../runtime/handles.js';
 import type { MountConfig, PreopenConfig } from '../runtime/config.js';
 import { workingDirPreopens } from '../runtime/hostview.js';
 import { Filetype, type Dirent, type Out } from '../system/index.js';
@@ -19,7 +21,11 @@ export interface ImageRun {
   argv0: string;
   args: string[];
   env: string[];
-  /** The root: the image's layers under a fresh writable directory of this process. */
+  /**
+   * The root: the image's layers under a fresh writable directory of this process, each as a
+   * handle (`handle`: the upper directory, `layerHandles`) that the caller owns and closes
+   * with `closeMountHandles(root)` once the process's worker is done.
+   */
   root: MountConfig;
   /** The image's working directory (guest path), where relative paths resolve. */
   workingDir: string;
@@ -29,10 +35,11 @@ export interface ImageRun {
 
 /**
  * Prepares a run of the image named `ref`: its layers (unpacked once, shared), a fresh upper
- * directory under `rootsDir`, and its entry point: a wasm artifact layer, or the `.wasm` that
- * Entrypoint/Cmd names inside the image's tree (read through the same sandbox rules).
+ * directory made and opened under `roots` (a directory, or a handle on it), and its entry
+ * point: a wasm artifact layer, or the `.wasm` that Entrypoint/Cmd names inside the image's
+ * tree (read through the same sandbox rules).
  */
-export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, rootsDir: string, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
+export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, roots: string | DirHandle, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
   const image = await findImage(registry, ref);
   const layers: string[] = [];
   let wasmLayer: Uint8Array | null = null;
@@ -50,9 +57,32 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
     }
     layers.unshift(await unpackLayer(bytes, l.digest, layersDir));
   }
-  fs.mkdirSync(rootsDir, { recursive: true });
-  const upper = path.join(rootsDir, id);
-  fs.mkdirSync(upper, { mode: 0o700 });
+  const root: MountConfig = { kind: 'image', host: '', layers, guest: '/', layerHandles: [] };
+  try {
+    root.handle = freshDir(roots, id);
+    root.host = root.handle.path;
+    for (const l of layers) root.layerHandles!.push(openDirHandle(l));
+    return finishImageRun(image, layers, root, wasmLayer, entrypoint);
+  } catch (e) {
+    closeMountHandles(root);
+    throw e;
+  }
+}
+
+/** A new directory `id` under `roots`, opened as a handle (never re-opened by its path). */
+function freshDir(roots: string | DirHandle, id: string): DirHandle {
+  if (typeof roots !== 'string') return createDirHandle(roots, id);
+  fs.mkdirSync(roots, { recursive: true, mode: 0o700 });
+  const parent = openDirHandle(roots);
+  try {
+    return createDirHandle(parent, id);
+  } finally {
+    closeDirHandle(parent);
+  }
+}
+
+function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, layers: string[], root: MountConfig, wasmLayer: Uint8Array | null, entrypoint: string | undefined): ImageRun {
+  const upper = root.host;
   const c = image.config.config ?? {};
   // An explicit entry point (a .wasm path in the image) replaces Entrypoint and Cmd.
   const argv = entrypoint ? [entrypoint] : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
@@ -69,7 +99,7 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
   }
   return {
     name: image.name, module, argv0: argv[0] ?? image.name, args: argv.slice(1), env: c.Env ?? [],
-    root: { kind: 'image', host: upper, layers, guest: '/' }, workingDir,
+    root, workingDir,
     preopens: imagePreopens(layers, upper, workingDir),
   };
 }
