@@ -20,7 +20,8 @@ export class QueueSink implements TaskSink {
   }
 
   setBlocked(id: string, awaited: string | null): void {
-    this.queue.setBlocked(id, awaited);
+    // Only tasks of the queue hold slots (a main process waits outside them).
+    if (this.placement.has(id)) this.queue.setBlocked(id, awaited);
   }
 
   submit(spec: TaskSpec, opts: { id: string; signal?: AbortSignal }): TaskHandle {
