@@ -63,11 +63,18 @@ for (const [name, args, maxTasks] of [
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 
-async function settleFds(baseline) {
-  // Worker threads release their own loop's fds as they finish stopping.
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The fd count once it has come down to `target` (or stopped changing): stopped workers release their loop's fds a little later. */
+async function settleFds(target) {
   const deadline = Date.now() + 10000;
-  while (fdCount() !== baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return fdCount();
+  let last = -1;
+  for (;;) {
+    const n = fdCount();
+    if ((target !== undefined && n <= target) || (target === undefined && n === last) || Date.now() > deadline) return n;
+    last = n;
+    await sleep(100);
+  }
 }
 
 test('every handle is closed once: the fd count returns to its baseline after shared mounts, cancels, refusals and timeouts', { skip: !fs.existsSync('/proc/self/fd') }, async () => {
@@ -75,7 +82,7 @@ test('every handle is closed once: the fd count returns to its baseline after sh
   const warm = new Runtime({ tasksDir: tmp('tasks') });
   await warm.spawn({ module: path.join(root, 'examples/hello.wasm') }).wait();
   await warm.close();
-  const baseline = await settleFds(fdCount());
+  const baseline = await settleFds();
 
   const registry = await Registry.open(tmp('home'));
   const rt = new Runtime({ registry, maxConcurrency: 2, maxTasksPerTree: 6, maxTaskDepth: 2 });
@@ -113,5 +120,5 @@ test('every handle is closed once: the fd count returns to its baseline after sh
   }
   const after = await settleFds(baseline);
   console.log(`# fd count: baseline ${baseline}, at most ${most} while tasks ran, ${after} after close`);
-  assert.equal(after, baseline);
+  assert.ok(after <= baseline, `${after - baseline} fds left open`);
 });
