@@ -121,7 +121,7 @@ function taskScenario() {
   };
 }
 
-test('A. task mounts: a shared directory swapped for a symlink after task_submit (at once, queued, intermediate, relayed, read-only, through a link, as /)', { todo: 'task mounts become handles with the runtime branch (in progress)' }, () => {
+test('A. task mounts: a shared directory swapped for a symlink after task_submit (at once, queued, intermediate, relayed, read-only, through a link, as /)', () => {
   const s = taskScenario();
   try {
     const r = run(['--max-tasks', '2', '--dir', `${s.w}:/w`, '--dir', `${s.bin}:/bin:ro`, guest('attack_tasks'), 'all', '/w', '/bin', 'outside']);
@@ -131,7 +131,7 @@ test('A. task mounts: a shared directory swapped for a symlink after task_submit
   }
 });
 
-test('A. task mounts: the swap while the task waits for the only slot (--max-tasks 1)', { todo: 'task mounts become handles with the runtime branch (in progress)' }, () => {
+test('A. task mounts: the swap while the task waits for the only slot (--max-tasks 1)', () => {
   const s = taskScenario();
   try {
     const r = run(['--max-tasks', '1', '--dir', `${s.w}:/w`, '--dir', `${s.bin}:/bin:ro`, guest('attack_tasks'), 'queued', '/w', '/bin', 'outside']);

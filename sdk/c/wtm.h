@@ -17,9 +17,15 @@
 
 #define WTM_IMPORT(name) __attribute__((__import_module__("wtm"), __import_name__(#name)))
 
-/* Starts a task from a JSON spec; writes its handle to *id.
+/* Starts a task from a JSON spec; writes its handle to *id. A mount shares the very directory
+ * the caller reaches at that moment: renaming or replacing its path afterwards changes nothing
+ * for the task.
  * Errors: INVAL (bad JSON or fields), NOENT/ACCES (module not readable by the caller),
- * ACCES (a mount wider than the caller's own access), NOTSUP (a mount that is not a host dir). */
+ * ACCES (a mount wider than the caller's own access), NOTSUP (a mount that is not a host dir),
+ * AGAIN (6): the caller's task tree has its maximum of tasks alive (queued or running;
+ *   default 1024): collect a result (wtm_task_wait/poll) and submit again,
+ * PERM (63): the caller is at the tree's depth limit (default 8 levels below the main
+ *   process): it may not start tasks. */
 int32_t wtm_task_submit(const char *spec, uint32_t spec_len, uint32_t *id) WTM_IMPORT(task_submit);
 
 /* Waits for task `id` to end and writes its result JSON to buf (not NUL-terminated; *used =
@@ -31,11 +37,13 @@ int32_t wtm_task_wait(uint32_t id, char *buf, uint32_t buf_len, uint32_t *used) 
  * AGAIN (6): none has finished yet. CHILD (12): no task is left to collect. */
 int32_t wtm_task_poll(char *buf, uint32_t buf_len, uint32_t *used) WTM_IMPORT(task_poll);
 
-/* Cancels a task (its result then says "cancelled"). BADF: unknown id. */
+/* Cancels a task (its result then says "cancelled"). BADF: unknown id.
+ * Tasks a process leaves queued or running when it ends are cancelled for it. */
 int32_t wtm_task_cancel(uint32_t id) WTM_IMPORT(task_cancel);
 
 #define WTM_ERRNO_AGAIN 6
 #define WTM_ERRNO_CHILD 12
 #define WTM_ERRNO_NOBUFS 42
+#define WTM_ERRNO_PERM 63
 
 #endif

@@ -207,7 +207,8 @@ function processTree(list: ProcessRecord[]): { r: ProcessRecord; depth: number }
 /** A task's state as the task API names it. */
 function taskState(r: ProcessRecord): string {
   if (r.state === 'exited') return r.exitCode === 0 ? 'success' : 'error';
-  if (r.state === 'killed') return 'killed';
+  // Stopped by wtm: the exit code says why (as the task API's TIMEOUT/CANCELLED_EXIT_CODE).
+  if (r.state === 'killed') return r.exitCode === 124 ? 'timeout' : r.exitCode === 130 ? 'cancelled' : 'killed';
   return r.state === 'trapped' || r.state === 'failed' ? 'error' : r.state;
 }
 

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Runtime, type MountConfig } from '../runtime/index.js';
-import { parseFlags, UsageError } from './args.js';
+import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TreeEvent } from '../runtime/index.js';
+import { parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
 import { prepareImageRun, type ImageRun } from '../oci/index.js';
+import type { Registry } from '../registry/registry.js';
 
 export const runHelp = `Usage: wtm run [flags] MODULE|IMAGE [--] [ARGS...]
 
@@ -17,7 +18,9 @@ a fresh directory of this process the writable layer above them; its Entrypoint/
 sees the host.
 
 Every run is recorded into the registry: the process id is printed to stderr first
-('wtm: process ID'); 'wtm replay ID' runs it again from its log alone.
+('wtm: process ID'); 'wtm replay ID' runs it again from its log alone. Task processes get
+their directories in the registry's tasks/ (with --no-record, a temporary directory removed
+when wtm ends). When the main process ends, tasks it left queued or running are cancelled.
 
 By default the process is trusted: it sees the host's / and environment, and relative paths
 resolve against the current directory (see docs/sandbox.md for how wasi-libc maps them).
@@ -31,6 +34,10 @@ Flags:
   --no-host               untrusted: see only --dir mounts and --env variables
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
+  --max-tasks-per-tree N  at most N tasks alive (queued or running) below the main process
+                          and its tasks (default ${DEFAULT_MAX_TASKS_PER_TREE}); past it task_submit answers AGAIN
+  --max-task-depth N      tasks may start tasks N levels deep (default ${DEFAULT_MAX_TASK_DEPTH}; the main
+                          process is level 0); deeper, task_submit answers PERM
   --no-record             do not record the run (nor its tasks)
 ${registryHelp}
   -h, --help              show this help
@@ -70,6 +77,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'no-host': { value: false },
     'no-record': { value: false },
     'max-tasks': { value: true },
+    'max-tasks-per-tree': { value: true },
+    'max-task-depth': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -94,6 +103,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     if (at >= 0) env.splice(at, 1);
     env.push(e);
   }
+  const limits = {
+    maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'),
+  };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -102,18 +114,26 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (looksLikeImage(module) && registryOrNull) {
     image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'));
   }
-  const maxTasksFlag = p.flags.get('max-tasks')?.[0];
-  const maxTasks = maxTasksFlag === undefined ? undefined : Number(maxTasksFlag);
-  if (maxTasks !== undefined && !(Number.isInteger(maxTasks) && maxTasks >= 1)) throw new UsageError(`--max-tasks ${maxTasksFlag}: expected a whole number >= 1`);
-  const runtime = new Runtime({ registry, maxConcurrency: maxTasks });
+  // Tasks get their directories in the registry's directory (a temporary one without --no-record).
+  const runtime = new Runtime({ registry, ...limits });
+  const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
+  try {
+    return await runMain(runtime, image, module, p.rest, env, noHost, p.flags.get('env') ?? [], mounts, registry, onTaskEvent);
+  } finally {
+    if (image) closeMountHandles(image.root);
+    await runtime.close();
+  }
+}
+
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void): Promise<number> {
   const result = await runtime.run(image ? {
     // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
-    module: image.module, argv0: image.argv0, args: [...image.args, ...p.rest],
-    env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : p.flags.get('env') ?? []), `PWD=${image.workingDir}`],
-    mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false,
+    module: image.module, argv0: image.argv0, args: [...image.args, ...rest],
+    env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : envFlags), `PWD=${image.workingDir}`],
+    mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
   } : {
     module,
-    args: p.rest,
+    args: rest,
     argv0: module,
     env,
     mounts,
@@ -123,8 +143,32 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     stderr: 'inherit',
     registry,
     onStart: (id) => process.stderr.write(`wtm: process ${id}\n`),
+    onTaskEvent,
   });
   if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
   if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);
   return result.exitCode;
+}
+
+/** A whole number >= 1 given as --NAME N, or undefined. */
+function countFlag(p: Parsed, name: string): number | undefined {
+  const v = p.flags.get(name)?.[0];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${name} ${v}: expected a whole number >= 1`);
+  return n;
+}
+
+/** One line for what happened to the run's task tree. */
+export function describeTreeEvent(e: TreeEvent): string {
+  switch (e.kind) {
+    case 'limit':
+      return e.limit === 'tasks'
+        ? `the task tree reached ${e.value} tasks alive (queued or running): further task_submit calls answer AGAIN until one ends (--max-tasks-per-tree)`
+        : `the task tree reached its depth limit of ${e.value}: task_submit below it answers PERM (--max-task-depth)`;
+    case 'deadlock':
+      return `all ${e.slots} task slots were held by tasks waiting for tasks still queued (a deadlock): the tree's queued tasks were cancelled (raise --max-tasks)`;
+    case 'cancelled':
+      return `the main process ended and left ${e.count} task${e.count === 1 ? '' : 's'} queued or running: cancelled`;
+  }
 }

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
 import { Filetype } from '../system/index.js';
-import { HostFs } from '../fs/hostfs.js';
+import { closeDirHandle, createDirHandle, HostFs, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { OverlayFs } from '../fs/overlayfs.js';
 import { workingDirPreopens, type PreopenSpec } from '../fs/preopens.js';
 import { listGuestDir, readGuestFile } from '../fs/resolve.js';
-import type { FileSystem } from '../fs/types.js';
 import { Vfs } from '../fs/vfs.js';
 import { findImage, unpackLayer } from './images.js';
 import { ImageError, MEDIA } from './layout.js';
@@ -19,20 +18,44 @@ export interface ImageRun {
   argv0: string;
   args: string[];
   env: string[];
-  /** The root: the image's layers under a fresh writable directory of this process. */
-  root: { kind: 'image'; host: string; layers: string[]; guest: '/'; readonly?: boolean };
+  /**
+   * The root: the image's layers under a fresh writable directory of this process, each as a
+   * handle (`handle`: the upper directory, `layerHandles`) that the caller owns and closes
+   * with `closeImageRoot(root)` once the process's worker is done.
+   */
+  root: ImageRoot;
   /** The image's working directory (guest path), where relative paths resolve. */
   workingDir: string;
   /** Preopens for the root, its top-level directories and the working directory (hostview.ts). */
   preopens: PreopenSpec[];
 }
 
+/** An image's root as a mount: its upper directory and its layers, as paths and as handles. */
+export interface ImageRoot {
+  kind: 'image';
+  /** The upper directory's path (a description: `handle` is what is mounted). */
+  host: string;
+  handle?: DirHandle;
+  /** The unpacked layers, top first, and handles on them in the same order. */
+  layers: string[];
+  layerHandles: DirHandle[];
+  guest: '/';
+  readonly?: boolean;
+}
+
+/** Closes the handles of an image root (its owner's call, once the process's worker is done). */
+export function closeImageRoot(root: ImageRoot): void {
+  if (root.handle) closeDirHandle(root.handle);
+  root.layerHandles.forEach(closeDirHandle);
+}
+
 /**
  * Prepares a run of the image named `ref`: its layers (unpacked once, shared), a fresh upper
- * directory under `rootsDir`, and its entry point: a wasm artifact layer, or the `.wasm` that
- * Entrypoint/Cmd names inside the image's tree (read through the same sandbox rules).
+ * directory made and opened under `roots` (a directory, or a handle on it), and its entry
+ * point: a wasm artifact layer, or the `.wasm` that Entrypoint/Cmd names inside the image's
+ * tree (read through the same sandbox rules).
  */
-export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, rootsDir: string, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
+export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, roots: string | DirHandle, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
   const image = await findImage(registry, ref);
   const layers: string[] = [];
   let wasmLayer: Uint8Array | null = null;
@@ -50,9 +73,31 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
     }
     layers.unshift(await unpackLayer(bytes, l.digest, layersDir));
   }
-  fs.mkdirSync(rootsDir, { recursive: true });
-  const upper = path.join(rootsDir, id);
-  fs.mkdirSync(upper, { mode: 0o700 });
+  const root: ImageRoot = { kind: 'image', host: '', layers, guest: '/', layerHandles: [] };
+  try {
+    root.handle = freshDir(roots, id);
+    root.host = root.handle.path;
+    for (const l of layers) root.layerHandles!.push(openDirHandle(l));
+    return finishImageRun(image, root, wasmLayer, entrypoint);
+  } catch (e) {
+    closeImageRoot(root);
+    throw e;
+  }
+}
+
+/** A new directory `id` under `roots`, opened as a handle (never re-opened by its path). */
+function freshDir(roots: string | DirHandle, id: string): DirHandle {
+  if (typeof roots !== 'string') return createDirHandle(roots, id);
+  fs.mkdirSync(roots, { recursive: true, mode: 0o700 });
+  const parent = openDirHandle(roots);
+  try {
+    return createDirHandle(parent, id);
+  } finally {
+    closeDirHandle(parent);
+  }
+}
+
+function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: ImageRoot, wasmLayer: Uint8Array | null, entrypoint: string | undefined): ImageRun {
   const c = image.config.config ?? {};
   // An explicit entry point (a .wasm path in the image) replaces Entrypoint and Cmd.
   const argv = entrypoint ? [entrypoint] : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
@@ -62,27 +107,28 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
     const entry = argv[0];
     if (!entry) throw new ImageError(`image ${image.name} names no entry point (Entrypoint/Cmd) and has no wasm layer`);
     const abs = entry.startsWith('/') ? entry : path.posix.join(workingDir, entry);
-    module = readFromImage(layers, upper, abs);
+    module = readFromImage(root, abs);
     if (!abs.endsWith('.wasm') && !(module[0] === 0 && module[1] === 0x61 && module[2] === 0x73 && module[3] === 0x6d)) {
       throw new ImageError(`image ${image.name}: its entry point ${entry} is not a .wasm module`);
     }
   }
   return {
     name: image.name, module, argv0: argv[0] ?? image.name, args: argv.slice(1), env: c.Env ?? [],
-    root: { kind: 'image', host: upper, layers, guest: '/' }, workingDir,
-    preopens: imagePreopens(layers, upper, workingDir),
+    root, workingDir,
+    preopens: imagePreopens(root, workingDir),
   };
 }
 
-/** An image's tree as the main thread reads it: its layers read-only under `upper`. */
-function imageTree(layers: string[], upper: string): Vfs {
-  const root: FileSystem = new OverlayFs({ lowers: layers.map((l) => new HostFs(l)), upper: new HostFs(upper) });
-  return new Vfs([{ guestPath: '/', fs: root }]);
+/** An image's tree as the main thread reads it: the handles of its root, layers read-only under the upper directory. */
+function imageTree(root: ImageRoot): Vfs {
+  const lowers = root.layerHandles.map((h) => HostFs.fromHandle(h));
+  const upper = HostFs.fromHandle(root.handle!);
+  return new Vfs([{ guestPath: '/', fs: new OverlayFs({ lowers, upper }) }]);
 }
 
 /** Lists the image's top-level directories and its working directory, for the preopens. */
-function imagePreopens(layers: string[], upper: string, workingDir: string): PreopenSpec[] {
-  const vfs = imageTree(layers, upper);
+function imagePreopens(root: ImageRoot, workingDir: string): PreopenSpec[] {
+  const vfs = imageTree(root);
   try {
     const top = listGuestDir(vfs, '/');
     const dirs = typeof top === 'number' ? [] : top.filter((d) => d.type === Filetype.DIRECTORY).map((d) => d.name);
@@ -94,8 +140,8 @@ function imagePreopens(layers: string[], upper: string, workingDir: string): Pre
 }
 
 /** Reads a file of the image's tree, by the guest's path rules (links followed inside it). */
-function readFromImage(layers: string[], upper: string, abs: string): Uint8Array {
-  const vfs = imageTree(layers, upper);
+function readFromImage(root: ImageRoot, abs: string): Uint8Array {
+  const vfs = imageTree(root);
   try {
     const bytes = readGuestFile(vfs, abs, 512 << 20);
     if (typeof bytes === 'number') throw new ImageError(`the image's entry point ${abs} cannot be read (errno ${-bytes})`);

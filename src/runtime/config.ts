@@ -1,7 +1,21 @@
+import type { DirHandle } from '../fs/hostfs.js';
+
 /** A mount as plain data: a host directory placed in the guest's tree. */
 export interface MountConfig {
-  /** Host directory (or, with kind 'tar', a tar or tar.gz archive). */
+  /**
+   * Host directory (or, with kind 'tar', a tar or tar.gz archive). With `handle` it only
+   * describes the mount (messages, records) and is never opened.
+   */
   host: string;
+  /**
+   * The directory itself, opened on the starter's thread (for kind 'image': the upper
+   * directory). A worker mounts the handle, never `host`: what was checked is what the guest
+   * gets, whatever happens to host paths meanwhile. Whoever opened it closes it, once the
+   * worker is done with it (docs/tasks.md, "Handles").
+   */
+  handle?: DirHandle;
+  /** With kind 'image': handles on `layers`, in the same order. */
+  layerHandles?: DirHandle[];
   /**
    * 'dir' (default): a host directory. 'tar': an archive mounted read-only, never unpacked to
    * disk. 'image': an image's root: `layers` (unpacked host directories, top first) read-only
@@ -69,9 +83,15 @@ export interface StoredConfig {
   memoryLimitBytes?: number | null;
 }
 
+/** A mount as the registry keeps it: described by its host path, without handles (fd numbers). */
+export function describedMount(m: MountConfig): MountConfig {
+  const { handle: _h, layerHandles: _l, ...rest } = m;
+  return rest;
+}
+
 export function storedConfig(c: ProcessConfig, moduleDigest: string, wtmVersion: string, extra: Partial<StoredConfig> = {}): StoredConfig {
   return {
-    moduleDigest, args: c.args, env: c.env, mounts: c.mounts, preopens: c.preopens,
+    moduleDigest, args: c.args, env: c.env, mounts: c.mounts.map(describedMount), preopens: c.preopens,
     stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion, ...extra,
   };
 }

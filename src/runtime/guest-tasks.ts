@@ -2,17 +2,41 @@ import { randomUUID } from 'node:crypto';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Errno, type Out, type TaskHost } from '../system/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { hostPathOf } from '../fs/hostfs.js';
+import { closeDirHandle, hostPathOf, shareDir, type DirHandle } from '../fs/hostfs.js';
 import type { MountConfig } from './config.js';
+import { forgetFd } from './fdledger.js';
 import type { TaskSpec } from './tasks.js';
 
-/** What a guest's task request becomes on its way to the starter's queue. */
+/**
+ * What a guest's task request becomes on its way to the starter's queue. The handles in its
+ * spec's mounts belong to the task from now on: the starter closes them when it settles.
+ */
 export interface TaskRequest { handle: number; processId: string; spec: TaskSpec }
 /** The starter's answer when a task has ended. */
 export interface TaskReply { handle: number; result: string }
 
+/**
+ * A task tree as every worker of the tree sees it: `counter` is [tasks alive (queued or
+ * running) below the tree's main process, limit flags], shared by all the tree's workers and
+ * its starter; `depth` is this process's depth (the main process is 0).
+ */
+export interface TreeShare { counter: SharedArrayBuffer; depth: number; maxTasks: number; maxDepth: number }
+
+/** Bits of the tree counter's flag word: a limit was met (reported once per tree). */
+export const LIMIT_BITS = { tasks: 1, depth: 2 } as const;
+
 /** The channel between a guest's worker and its starter: replies arrive on `port`, `signal` counts them. */
-export interface TaskChannel { port: MessagePort; signal: Int32Array }
+export interface TaskChannel { port: MessagePort; signal: Int32Array; tree?: TreeShare }
+
+/** What the worker side sends its starter. */
+export type TaskMessage = { task: TaskRequest } | { taskCancel: string } | { taskBlocked: TaskBlocked | null } | { taskLimit: 'tasks' | 'depth' };
+
+/**
+ * The guest is about to block in task_wait for the task `awaited`, having received `received`
+ * replies so far: the starter believes it only if it has sent no reply since (a reply in
+ * flight wakes the guest at once).
+ */
+export interface TaskBlocked { awaited: string; received: number }
 
 const MAX_MODULE_BYTES = 256 << 20;
 
@@ -25,14 +49,18 @@ const MAX_MODULE_BYTES = 256 << 20;
 export class GuestTasks implements TaskHost {
   private next = 1;
   private readonly tasks = new Map<number, { processId: string; result: string | null }>();
+  private readonly counter: Int32Array | null;
+  /** Replies taken from the port so far. */
+  private received = 0;
 
   constructor(
     private readonly sandbox: Sandbox,
     private readonly channel: TaskChannel,
-    private readonly submit: (req: TaskRequest) => void,
-    private readonly cancel: (processId: string) => void,
+    private readonly send: (msg: TaskMessage) => void,
     private readonly parentId: string | undefined,
-  ) {}
+  ) {
+    this.counter = channel.tree ? new Int32Array(channel.tree.counter) : null;
+  }
 
   taskSubmit(text: string): number {
     let raw: unknown;
@@ -41,23 +69,53 @@ export class GuestTasks implements TaskHost {
     } catch {
       return -Errno.INVAL;
     }
-    const spec = this.toSpec(raw);
-    if (typeof spec === 'number') return spec;
+    // The tree's bounds, checked here at once (no round trip to the starter): PERM past the
+    // depth limit, AGAIN while the tree has its maximum of tasks alive. The starter gives the
+    // place back when the task settles.
+    const tree = this.channel.tree;
+    if (tree && this.counter) {
+      if (tree.depth + 1 > tree.maxDepth) return this.refuse('depth', Errno.PERM);
+      if (Atomics.add(this.counter, 0, 1) >= tree.maxTasks) {
+        Atomics.sub(this.counter, 0, 1);
+        return this.refuse('tasks', Errno.AGAIN);
+      }
+    }
+    const handles: DirHandle[] = [];
+    const spec = this.toSpec(raw, handles);
+    if (typeof spec === 'number') {
+      handles.forEach(closeDirHandle);
+      if (this.counter) Atomics.sub(this.counter, 0, 1);
+      return spec;
+    }
+    // From here the handles are the task's: out of this worker's fd ledger (fdledger.ts).
+    for (const h of handles) forgetFd(h.fd);
     const handle = this.next++;
     const processId = randomUUID();
     this.tasks.set(handle, { processId, result: null });
-    this.submit({ handle, processId, spec });
+    this.send({ task: { handle, processId, spec } });
     return handle;
+  }
+
+  /** -errno for a submit refused by the tree's `kind` limit; the starter hears of the first one. */
+  private refuse(kind: 'tasks' | 'depth', errno: number): number {
+    const bit = LIMIT_BITS[kind];
+    if ((Atomics.or(this.counter!, 1, bit) & bit) === 0) this.send({ taskLimit: kind });
+    return -errno;
   }
 
   taskWait(id: number, bufLen: number, out: Out<string>): number {
     const t = this.tasks.get(id);
     if (t === undefined) return Errno.BADF;
+    let blocked = false;
     while (t.result === null) {
       const seen = Atomics.load(this.channel.signal, 0);
       if (this.drain()) continue;
+      // The starter learns that this process holds its slot without running (deadlocks).
+      this.send({ taskBlocked: { awaited: t.processId, received: this.received } });
+      blocked = true;
       Atomics.wait(this.channel.signal, 0, seen);
     }
+    if (blocked) this.send({ taskBlocked: null });
     return this.deliver(id, t.result, bufLen, out);
   }
 
@@ -71,7 +129,7 @@ export class GuestTasks implements TaskHost {
   taskCancel(id: number): number {
     const t = this.tasks.get(id);
     if (t === undefined) return Errno.BADF;
-    if (t.result === null) this.cancel(t.processId);
+    if (t.result === null) this.send({ taskCancel: t.processId });
     return 0;
   }
 
@@ -90,6 +148,7 @@ export class GuestTasks implements TaskHost {
       const m = receiveMessageOnPort(this.channel.port);
       if (m === undefined) return got;
       const reply = m.message as TaskReply;
+      this.received++;
       const t = this.tasks.get(reply.handle);
       if (t) t.result = reply.result;
       got = true;
@@ -97,7 +156,7 @@ export class GuestTasks implements TaskHost {
   }
 
   /** The guest's JSON spec as a host TaskSpec, or -errno. */
-  private toSpec(raw: unknown): TaskSpec | number {
+  private toSpec(raw: unknown, handles: DirHandle[]): TaskSpec | number {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return -Errno.INVAL;
     const s = raw as Record<string, unknown>;
     if (typeof s.module !== 'string') return -Errno.INVAL;
@@ -121,7 +180,7 @@ export class GuestTasks implements TaskHost {
     if (s.mounts !== undefined) {
       if (!Array.isArray(s.mounts)) return -Errno.INVAL;
       for (const m of s.mounts as unknown[]) {
-        const mount = this.toMount(m);
+        const mount = this.toMount(m, handles);
         if (typeof mount === 'number') return mount;
         mounts.push(mount);
       }
@@ -135,8 +194,13 @@ export class GuestTasks implements TaskHost {
     };
   }
 
-  /** A mount the guest asks to share: only a directory it reaches, never wider than its own access. */
-  private toMount(raw: unknown): MountConfig | number {
+  /**
+   * A mount the guest asks to share: only a directory it reaches, never wider than its own
+   * access. What the task gets is a new handle on the very directory that was checked (never
+   * its host path, which the guest could swap for a link right after this call); it is added
+   * to `handles`.
+   */
+  private toMount(raw: unknown, handles: DirHandle[]): MountConfig | number {
     if (typeof raw !== 'object' || raw === null) return -Errno.INVAL;
     const m = raw as Record<string, unknown>;
     if (typeof m.guest !== 'string' || !m.guest.startsWith('/') || typeof m.path !== 'string') return -Errno.INVAL;
@@ -144,12 +208,15 @@ export class GuestTasks implements TaskHost {
     const node = this.sandbox.guestDir(m.path);
     if (typeof node === 'number') return node;
     try {
-      const base = hostPathOf(node.mount.fs);
-      if (base === null) return -Errno.NOTSUP;
       if (node.mount.readonly && m.readonly === false) return -Errno.ACCES;
+      const shared = shareDir(node.dir);
+      if (typeof shared === 'number') return shared;
+      // The host path only describes the handle (records, messages); it is never opened.
+      const base = hostPathOf(node.mount.fs) ?? shared.path;
       const rel = node.path === node.mount.guestPath ? '' : node.path.slice(node.mount.guestPath === '/' ? 1 : node.mount.guestPath.length + 1);
-      const host = rel === '' ? base : base.replace(/\/$/, '') + '/' + rel;
-      return { host, guest: m.guest, readonly: node.mount.readonly || m.readonly === true };
+      const handle: DirHandle = { fd: shared.fd, path: rel === '' ? base : base.replace(/\/$/, '') + '/' + rel };
+      handles.push(handle);
+      return { host: handle.path, handle, guest: m.guest, readonly: node.mount.readonly || m.readonly === true };
     } finally {
       node.release();
     }

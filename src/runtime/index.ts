@@ -4,3 +4,5 @@ export * from './tasks.js';
 export { LocalTaskQueue } from './scheduler.js';
 export { WorkerPool, TIMEOUT_EXIT_CODE, CANCELLED_EXIT_CODE } from './pool.js';
 export { runGuest, runProcess, createSandbox, TRAP_EXIT_CODE } from './process.js';
+export { closeMountHandles, openMountHandles } from './handles.js';
+export { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, type TreeEvent } from './tree.js';

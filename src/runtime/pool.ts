@@ -1,11 +1,18 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
-import type { TaskReply, TaskRequest } from './guest-tasks.js';
+import { closeLeftFds, newLedger } from './fdledger.js';
+import type { TaskBlocked, TaskReply, TaskRequest, TreeShare } from './guest-tasks.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
 export interface GuestTaskHandlers {
   onTask(req: TaskRequest, reply: (r: TaskReply) => void): void;
   onCancel(processId: string): void;
+  /** The guest blocks in task_wait (see TaskBlocked); null: it runs again. */
+  onBlocked?(blocked: TaskBlocked | null): void;
+  /** A task_submit of the guest was refused by a limit of its tree (sent once per tree). */
+  onLimit?(kind: 'tasks' | 'depth'): void;
+  /** The guest's tree: the counter its worker checks at each submit, and the limits. */
+  tree?: TreeShare;
 }
 
 /**
@@ -16,9 +23,42 @@ const workerUrl = import.meta.url.endsWith('/bundle/cli.mjs')
   ? new URL('./worker.mjs', import.meta.url)
   : new URL('./worker.js', import.meta.url);
 
+/** Each worker's fd ledger (fdledger.ts), and when it has loaded its code. */
+const ledgers = new WeakMap<Worker, SharedArrayBuffer>();
+const loaded = new WeakMap<Worker, Promise<void>>();
+
 /** Starts a worker that runs processes (see worker.ts); start it early, it takes ~60 ms. */
 export function startWorker(): Worker {
-  return new Worker(workerUrl, { stdout: false, stderr: false });
+  const ledger = newLedger();
+  // Not Node's own tracking of the fds a worker opens (trackUnmanagedFds): it closes them when
+  // the worker exits, including handles the worker handed on (shareDir) that their new owner
+  // closed long ago, whose numbers may name another task's directory by then. The ledger
+  // (fdledger.ts) does that job knowing who owns what.
+  const worker = new Worker(workerUrl, { stdout: false, stderr: false, workerData: { ledger }, trackUnmanagedFds: false });
+  ledgers.set(worker, ledger);
+  loaded.set(worker, new Promise<void>((resolve) => {
+    const onMessage = (m: { ready?: boolean }) => {
+      if (!m?.ready) return;
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', () => resolve());
+  }));
+  return worker;
+}
+
+/**
+ * Stops a worker and resolves once its thread has stopped, after closing the fds it left open:
+ * only then may handles it borrowed be closed (their numbers could be reused at once). A
+ * worker still loading its code is let finish first: Node's module loader, stopped mid-way,
+ * leaves the files it was reading open.
+ */
+export async function stopWorker(worker: Worker): Promise<void> {
+  await loaded.get(worker);
+  await worker.terminate().catch(() => {});
+  const ledger = ledgers.get(worker);
+  if (ledger) closeLeftFds(ledger);
 }
 
 /** Modules a worker keeps by key; past this it forgets them all (and the pool knows). */
@@ -45,6 +85,18 @@ export interface Job {
   tasks?: GuestTaskHandlers;
 }
 
+/** What a worker posts to its starter. */
+interface WorkerMessage {
+  stream?: 'stdout' | 'stderr';
+  chunk?: Uint8Array;
+  exit?: ExitReport;
+  log?: Uint8Array;
+  task?: TaskRequest;
+  taskCancel?: string;
+  taskBlocked?: TaskBlocked | null;
+  taskLimit?: 'tasks' | 'depth';
+}
+
 export interface JobResult extends ExitReport {
   /** How the process ended from the outside: it ran to its end, or was stopped. */
   ended: 'exited' | 'timeout' | 'cancelled' | 'crashed';
@@ -65,25 +117,40 @@ export class WorkerPool {
     if (first) this.idle.push(first);
   }
 
+  /**
+   * Runs one job. Resolves only when the worker is done with everything the job lent it: after
+   * its exit report (the sandbox is closed before the report is posted), or, for a worker that
+   * had to be stopped, after its thread has stopped. Messages it posted until then (output,
+   * log, task requests) are still delivered.
+   */
   run(job: Job): Promise<JobResult> {
     const worker = this.idle.pop() ?? startWorker();
     worker.ref();
     return new Promise((resolve) => {
-      let done = false;
+      let ended: JobResult | null = null;
       let timer: NodeJS.Timeout | undefined;
       let closeChannel = () => {};
-      const finish = (r: JobResult, reuse: boolean) => {
-        if (done) return;
-        done = true;
+      const detach = () => {
         closeChannel();
-        if (timer) clearTimeout(timer);
-        job.signal?.removeEventListener('abort', onAbort);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
-        if (reuse) this.release(worker);
-        else void worker.terminate();
-        resolve(r);
+      };
+      const finish = (r: JobResult, reuse: boolean) => {
+        if (ended) return;
+        ended = r;
+        if (timer) clearTimeout(timer);
+        job.signal?.removeEventListener('abort', onAbort);
+        if (reuse) {
+          detach();
+          this.release(worker);
+          resolve(r);
+          return;
+        }
+        void stopWorker(worker).then(() => {
+          detach();
+          resolve(r);
+        });
       };
       // The guest's task calls: requests come with the worker's messages, replies go to a
       // port the worker reads synchronously, and a shared counter wakes it (Atomics.wait).
@@ -91,21 +158,23 @@ export class WorkerPool {
       const signal = job.tasks ? new Int32Array(new SharedArrayBuffer(4)) : null;
       if (channel) closeChannel = () => channel.port2.close();
       const reply = (r: TaskReply) => {
-        if (done || !channel) return;
+        if (ended || !channel) return;
         channel.port2.postMessage(r);
         Atomics.add(signal!, 0, 1);
         Atomics.notify(signal!, 0);
       };
-      const onMessage = (msg: { stream?: 'stdout' | 'stderr'; chunk?: Uint8Array; exit?: ExitReport; log?: Uint8Array; task?: TaskRequest; taskCancel?: string }) => {
+      const onMessage = (msg: WorkerMessage) => {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
         else if (msg.log) job.onLog?.(msg.log);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
         else if (msg.task) job.tasks?.onTask(msg.task, reply);
         else if (msg.taskCancel) job.tasks?.onCancel(msg.taskCancel);
+        else if (msg.taskBlocked !== undefined) job.tasks?.onBlocked?.(msg.taskBlocked);
+        else if (msg.taskLimit) job.tasks?.onLimit?.(msg.taskLimit);
       };
       const onError = (e: Error) => finish({ exitCode: 1, error: `the worker failed: ${e.message}`, ended: 'crashed' }, false);
       const onExit = () => finish({ exitCode: 1, error: 'the worker ended without a report', ended: 'crashed' }, false);
-      const onAbort = () => finish({ exitCode: CANCELLED_EXIT_CODE, error: 'cancelled', ended: 'cancelled' }, false);
+      const onAbort = () => finish({ exitCode: CANCELLED_EXIT_CODE, error: typeof job.signal?.reason === 'string' ? job.signal.reason : 'cancelled', ended: 'cancelled' }, false);
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
@@ -123,7 +192,7 @@ export class WorkerPool {
       }
       const work = { module: send ? job.module : undefined, moduleKey: job.moduleKey, config: job.config };
       if (channel) {
-        worker.postMessage({ ...work, tasks: { port: channel.port1, signal: signal!.buffer } }, [channel.port1]);
+        worker.postMessage({ ...work, tasks: { port: channel.port1, signal: signal!.buffer, tree: job.tasks!.tree } }, [channel.port1]);
       } else {
         worker.postMessage(work);
       }

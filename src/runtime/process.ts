@@ -1,5 +1,5 @@
 import { GuestMemory, wasiImports } from '../abi/index.js';
-import { HostFs } from '../fs/hostfs.js';
+import { HostFs, type DirHandle } from '../fs/hostfs.js';
 import { loadTarFs } from '../fs/tarfs.js';
 import { OverlayFs } from '../fs/overlayfs.js';
 import { ReadOnlyFs } from '../fs/readonly.js';
@@ -8,7 +8,7 @@ import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
 import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import { wtmImports } from '../abi/wtm.js';
-import { GuestTasks, type TaskChannel, type TaskRequest } from './guest-tasks.js';
+import { GuestTasks, type TaskChannel, type TaskMessage } from './guest-tasks.js';
 import { LogFormatError } from '../timemachine/codec.js';
 import { LogReader, LogWriter } from '../timemachine/format.js';
 import { Recorder } from '../timemachine/recorder.js';
@@ -19,7 +19,7 @@ import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
 export const TRAP_EXIT_CODE = 134;
 
 /** What a running process sends to its starter: output chunks and log batches. */
-export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | { task: TaskRequest } | { taskCancel: string }) => void;
+export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | TaskMessage) => void;
 
 function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
@@ -27,10 +27,14 @@ function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   return new SinkStdio(() => {});
 }
 
-/** Builds the sandbox for a config. Throws with a readable message for a bad mount. */
+/** A host directory as a file system: from its handle (borrowed, never closed here), or a trusted path. */
+export function hostDir(dir: string | DirHandle): HostFs {
+  return typeof dir === 'string' ? new HostFs(dir) : HostFs.fromHandle(dir);
+}
+
 /** An image's root file system: its unpacked layers read-only, `upper` writable on top. */
-export function imageRoot(layers: string[], upper: string): FileSystem {
-  return new OverlayFs({ lowers: layers.map((l) => new ReadOnlyFs(new HostFs(l))), upper: new HostFs(upper) });
+export function imageRoot(layers: (string | DirHandle)[], upper: string | DirHandle): FileSystem {
+  return new OverlayFs({ lowers: layers.map((l) => new ReadOnlyFs(hostDir(l))), upper: hostDir(upper) });
 }
 
 /** Archives a config mounts, loaded (in memory) before the sandbox is made: guest path -> file system. */
@@ -43,6 +47,10 @@ export async function loadArchives(config: ProcessConfig): Promise<Archives> {
   return out;
 }
 
+/**
+ * Builds the sandbox for a config. Throws with a readable message for a bad mount. A mount
+ * with a handle is that handle (borrowed: its owner closes it after this process is done).
+ */
 export function createSandbox(config: ProcessConfig, post: Post, archives: Archives = new Map()): Sandbox {
   const stdin = config.stdin === 'inherit' ? new HostStdio(0)
     : new BytesStdin(config.stdin === 'null' ? new Uint8Array(0) : config.stdin);
@@ -50,8 +58,8 @@ export function createSandbox(config: ProcessConfig, post: Post, archives: Archi
     args: config.args,
     env: config.env,
     mounts: config.mounts.map((m) => {
-      if (m.kind === 'image') return { guestPath: m.guest, fs: imageRoot(m.layers ?? [], m.host), readonly: m.readonly };
-      if (m.kind !== 'tar') return { guestPath: m.guest, fs: new HostFs(m.host), readonly: m.readonly };
+      if (m.kind === 'image') return { guestPath: m.guest, fs: imageRoot(m.layerHandles ?? m.layers ?? [], m.handle ?? m.host), readonly: m.readonly };
+      if (m.kind !== 'tar') return { guestPath: m.guest, fs: hostDir(m.handle ?? m.host), readonly: m.readonly };
       const fs = archives.get(m.guest);
       if (!fs) throw new Error(`archive ${m.host} was not loaded`);
       return { guestPath: m.guest, fs, readonly: true };
@@ -126,7 +134,7 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     return { exitCode: 1, error: (e as Error).message };
   }
   if (tasks) {
-    sys.setTaskHost(new GuestTasks(sys, tasks, (task) => post({ task }), (taskCancel) => post({ taskCancel }), config.processId));
+    sys.setTaskHost(new GuestTasks(sys, tasks, post, config.processId));
   }
   try {
     if (!config.record) return runGuest(module, sys);

@@ -3,139 +3,83 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { wtmVersion, type Registry } from '../registry/registry.js';
-import { storedConfig, type ExitReport, type MountConfig, type OutputConfig, type PreopenConfig, type ProcessConfig, type StdinConfig, type StoredConfig } from './config.js';
-import { hostView } from './hostview.js';
+import { wtmVersion } from '../registry/registry.js';
+import { LocalStore } from '../registry/local.js';
+import { storedConfig, type ProcessConfig, type StoredConfig } from './config.js';
+import { configureRun, UserError } from './configure.js';
+import type { ReplayOptions, RunOptions, RunResult, RuntimeOptions } from './options.js';
+import { openMountHandles } from './handles.js';
 import { loadTarFs } from '../fs/tarfs.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
-import { defaultTasksDir, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec } from './tasks.js';
+import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
+import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
+import { QueueSink } from './sink.js';
 import { missingImport } from './process.js';
 
-/** What to run: a module with its arguments, environment, mounts and stdio. */
-export interface RunOptions {
-  /** A path to a .wasm file, its bytes, or a compiled module. */
-  module: string | Uint8Array | WebAssembly.Module;
-  /** Arguments after argv[0]. */
-  args?: string[];
-  /** argv[0]; defaults to the module path (or `main.wasm`). */
-  argv0?: string;
-  /** Environment variables (`KEY=value` strings or an object). */
-  env?: string[] | Record<string, string>;
-  /** Host directories placed in the guest's tree, each also a preopen. */
-  mounts?: MountConfig[];
-  /**
-   * Trusted mode: the guest sees the host's `/` and relative paths resolve against `cwd`, as
-   * if the OS ran it (and, in the CLI, the host's environment). Off by default in the library:
-   * a guest sees only its mounts. An explicit mount at `/` replaces the host's root.
-   */
-  hostAccess?: boolean;
-  /** Working directory for relative paths in trusted mode (default: process.cwd()). */
-  cwd?: string;
-  /**
-   * A guest path where relative paths resolve without host access (an image's WorkingDir):
-   * preopened last as `.`, as in trusted mode (see hostview.ts).
-   */
-  workingDir?: string;
-  /** Preopens to use instead of one per mount (the mounts' own are added after them). */
-  preopens?: PreopenConfig[];
-  stdin?: StdinConfig;
-  stdout?: OutputConfig;
-  stderr?: OutputConfig;
-  /** Record the run into this registry (default: the runtime's; the CLI records by default). */
-  registry?: Registry;
-  /** Called with the process id once the process is registered, before it starts. */
-  onStart?: (processId: string) => void;
-}
-
-/** What to replay: a recorded process of a registry. */
-export interface ReplayOptions {
-  registry: Registry;
-  /** A process id, or a unique prefix of one. */
-  processId: string;
-  stdout?: OutputConfig;
-  stderr?: OutputConfig;
-}
-
-export interface RunResult {
-  /** The recorded process id, when the run was recorded. */
-  processId?: string;
-  /** Calls recorded or replayed. */
-  calls?: number;
-  exitCode: number;
-  /** The trap message and wasm stack, when the guest trapped. */
-  trap?: string;
-  /** Set when the guest could not be started (bad module, import, mount). */
-  error?: string;
-  /** Captured output when stdout/stderr was 'pipe'. */
-  stdout?: Uint8Array;
-  stderr?: Uint8Array;
-}
-
-/** Thrown for input a user can fix (bad module file, bad mount): one clear line. */
-export class UserError extends Error {}
-
-/** Runs WASI modules, each process in its own worker thread. */
-export interface RuntimeOptions {
-  /** Tasks running at once (default: the number of cores); the rest wait in order. */
-  maxConcurrency?: number;
-  /** Record tasks (and `run`s that pass no registry of their own) into this registry. */
-  registry?: Registry;
-  /** Where each task's own directory is made (default: $WTM_HOME/tasks or ~/.wtm/tasks). */
-  tasksDir?: string;
-  /** Bytes of a task's stdout and of its stderr kept in its result (default 1 MiB). */
-  outputLimit?: number;
-  /** Where image layers are unpacked (default: $WTM_HOME/layers or ~/.wtm/layers). */
-  layersDir?: string;
-  /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
-  keepTaskDirs?: 'always' | 'never';
-}
+export { UserError };
+export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
 
 export class Runtime {
   private readonly pool: WorkerPool;
+  private readonly runner: TaskRunner;
   readonly tasks: TaskQueue;
   readonly tasksDir: string;
+  readonly maxTasksPerTree: number;
+  readonly maxTaskDepth: number;
+  /** A temporary directory of this runtime (tasks and layers without a registry), removed by close(). */
+  private readonly scratch: string | null = null;
+  private readonly sink: QueueSink;
 
   constructor(readonly options: RuntimeOptions = {}) {
     const max = options.maxConcurrency ?? os.availableParallelism();
+    this.maxTasksPerTree = positive(options.maxTasksPerTree ?? DEFAULT_MAX_TASKS_PER_TREE, 'maxTasksPerTree');
+    this.maxTaskDepth = positive(options.maxTaskDepth ?? DEFAULT_MAX_TASK_DEPTH, 'maxTaskDepth');
     this.pool = new WorkerPool(max);
-    this.tasksDir = options.tasksDir ?? defaultTasksDir();
-    const runner = new TaskRunner({
+    const store = options.registry?.store;
+    const home = store instanceof LocalStore ? store.root : null;
+    if (options.tasksDir === undefined && home === null) {
+      // Made on first use (TaskRunner), under a name nobody can guess.
+      this.scratch = path.join(os.tmpdir(), `wtm-${randomUUID()}`);
+    }
+    this.tasksDir = options.tasksDir ?? path.join(home ?? this.scratch!, 'tasks');
+    this.runner = new TaskRunner({
       pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
-      guestTasks: (parentId) => this.guestTaskHandlers(parentId),
+      guestTasks: (id) => this.sink.serverFor(id),
       keepTaskDirs: options.keepTaskDirs ?? 'always',
-      layersDir: options.layersDir ?? path.join(path.dirname(this.tasksDir), 'layers'),
+      layersDir: options.layersDir ?? (home !== null ? path.join(home, 'layers') : path.join(path.dirname(this.tasksDir), 'layers')),
     });
-    this.tasks = new LocalTaskQueue((id, spec, signal, release) => runner.execute(id, spec, signal, release), max);
+    const queue = new LocalTaskQueue((id, spec, signal, release) => this.runner.execute(id, spec, signal, release), max, {
+      onUnstarted: (id, spec, r) => this.runner.recordUnstarted(id, spec, r),
+      onDeadlock: (ids, slots) => {
+        for (const id of ids) this.sink.at(id)?.tree.report({ kind: 'deadlock', slots });
+      },
+      groupOf: (id) => this.sink.at(id)?.tree,
+    });
+    this.tasks = queue;
+    this.sink = new QueueSink(queue);
   }
 
   /**
    * Starts a task: an untrusted process in a fresh directory of its own, with nothing of the
-   * host but the mounts its spec names. Returns at once; `wait()` gives the result.
+   * host but the mounts its spec names. Returns at once; `wait()` gives the result. The task
+   * is the main process of a task tree of its own (`onTaskEvent` hears of its limits).
    */
-  spawn(spec: TaskSpec, opts: { signal?: AbortSignal } = {}): TaskHandle {
-    return this.tasks.submit(spec, opts);
+  spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void } = {}): TaskHandle {
+    const id = randomUUID();
+    this.sink.place(id, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent), 0);
+    return this.sink.submit(spec, { id, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /**
-   * Serves the `wtm` task calls of a guest: each request becomes a task of this runtime's
-   * queue (so `maxConcurrency` bounds them), named as a child of `parentId`.
+   * Serves the `wtm` task calls of a main process (a new tree): each request becomes a task of
+   * this runtime's queue (so `maxConcurrency` bounds them), named as a child of `parentId`.
+   * Call `finish()` once the process has ended.
    */
-  guestTaskHandlers(parentId?: string): GuestTaskHandlers {
-    const running = new Map<string, TaskHandle>();
-    return {
-      onTask: (req, reply) => {
-        const h = this.tasks.submit({ ...req.spec, ...(parentId ? { parentId } : {}) }, { id: req.processId });
-        running.set(req.processId, h);
-        void h.wait().then((r) => {
-          running.delete(req.processId);
-          reply({ handle: req.handle, result: JSON.stringify(guestResult(req.handle, r)) });
-        });
-      },
-      onCancel: (processId) => running.get(processId)?.cancel(),
-    };
+  guestTaskHandlers(parentId?: string, onTaskEvent?: (e: TreeEvent) => void): TaskServer {
+    return new TaskServer(this.sink, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, onTaskEvent), 0, parentId);
   }
 
   /** Removes a finished task's directory. */
@@ -143,10 +87,12 @@ export class Runtime {
     removeTaskRoot(this.tasksDir, id);
   }
 
-  /** Waits for submitted tasks and stops the pooled workers. */
+  /** Waits for submitted tasks and stops the pooled workers; removes the temporary directory, if any. */
   async close(): Promise<void> {
     await this.tasks.close();
     await this.pool.close();
+    this.runner.close();
+    if (this.scratch) fs.rmSync(this.scratch, { recursive: true, force: true });
   }
 
   /** Reads and compiles a module (UserError for a missing or invalid file). */
@@ -179,52 +125,14 @@ export class Runtime {
 
   /** The process configuration `run` would use (exposed for recording and tests). */
   configure(opts: RunOptions): ProcessConfig {
-    const mounts: MountConfig[] = [];
-    let preopens: PreopenConfig[] = [];
-    for (const m of opts.mounts ?? []) checkMount(m);
-    const explicitRoot = (opts.mounts ?? []).some((m) => normalize(m.guest) === '/');
-    if (opts.hostAccess && !explicitRoot) {
-      const view = hostView(opts.cwd ?? process.cwd());
-      mounts.push(...view.mounts);
-      preopens = view.preopens;
-    }
-    for (const m of opts.mounts ?? []) {
-      const guest = normalize(m.guest);
-      mounts.push({ ...m, guest, readonly: !!m.readonly || m.kind === 'tar' });
-      // A mount's preopen goes before the cwd's `.`, which must stay last (see hostview.ts).
-      const dot = preopens.findIndex((p) => p.name === '.');
-      const p = { name: guest, guestPath: guest };
-      if (dot >= 0) preopens.splice(dot, 0, p);
-      else preopens.push(p);
-    }
-    if (opts.preopens) {
-      const named = new Set(opts.preopens.map((p) => p.guestPath));
-      const rest = preopens.filter((p) => !named.has(p.guestPath));
-      const dot = opts.preopens.findIndex((p) => p.name === '.');
-      preopens = dot >= 0 ? [...opts.preopens.slice(0, dot), ...rest, ...opts.preopens.slice(dot)] : [...opts.preopens, ...rest];
-    }
-    if (opts.workingDir && opts.workingDir !== '/' && !preopens.some((p) => p.name === '.')) {
-      preopens.push({ name: '.', guestPath: normalize(opts.workingDir) });
-    }
-    const env = Array.isArray(opts.env) ? [...opts.env] : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const argv0 = opts.argv0 ?? (typeof opts.module === 'string' ? opts.module : 'main.wasm');
-    return {
-      args: [argv0, ...(opts.args ?? [])],
-      env,
-      mounts,
-      preopens,
-      stdin: opts.stdin ?? 'null',
-      stdout: opts.stdout ?? 'inherit',
-      stderr: opts.stderr ?? 'inherit',
-      record: false,
-    };
+    return configureRun(opts);
   }
 
   /** Runs a module to its end in a worker thread, recording it when a registry is given. */
   async run(opts: RunOptions): Promise<RunResult> {
     if (opts.module instanceof WebAssembly.Module) {
       if (opts.registry ?? this.options.registry) throw new UserError('recording needs the module bytes, not a compiled module');
-      return runInWorker(opts.module, this.configure(opts));
+      return this.runMain(opts.module, this.configure(opts), opts);
     }
     const worker = startWorker();
     try {
@@ -249,7 +157,7 @@ export class Runtime {
       }
     }
     const registry = opts.registry ?? this.options.registry;
-    if (!registry) return runInWorker(module, config, undefined, worker, this.guestTaskHandlers());
+    if (!registry) return this.runMain(module, config, opts, worker);
     config.record = true;
     const moduleDigest = await registry.putModule(bytes);
     const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION));
@@ -262,10 +170,10 @@ export class Runtime {
     opts.onStart?.(id);
     let saving: Promise<void> = Promise.resolve();
     let logBytes = 0;
-    const result = await runInWorker(module, config, (chunk) => {
+    const result = await this.runMain(module, config, opts, worker, (chunk) => {
       logBytes += chunk.byteLength;
       saving = saving.then(() => registry.appendLog(id, chunk));
-    }, worker, this.guestTaskHandlers(id));
+    });
     await saving;
     await registry.updateProcess(id, {
       endTime: new Date().toISOString(), exitCode: result.exitCode,
@@ -273,6 +181,31 @@ export class Runtime {
       ...(result.trap ? { trap: result.trap } : {}), logBytes, calls: result.calls ?? 0,
     });
     return { ...result, processId: id };
+  }
+
+  /**
+   * Runs a main process: its mounts opened as handles here (closed once its worker is done),
+   * its task calls served as a new tree; when it has ended, the tasks it left queued or
+   * running are cancelled, and this resolves once they have settled.
+   */
+  private async runMain(module: WebAssembly.Module, config: ProcessConfig, opts: RunOptions, worker?: Worker, onLog?: (chunk: Uint8Array) => void): Promise<RunResult> {
+    let opened;
+    try {
+      opened = openMountHandles(config.mounts);
+    } catch (e) {
+      if (worker) void worker.terminate();
+      throw new UserError((e as Error).message);
+    }
+    const server = this.guestTaskHandlers(config.processId, opts.onTaskEvent);
+    let result: RunResult;
+    try {
+      result = await runInWorker(module, { ...config, mounts: opened.mounts }, onLog, worker, server);
+    } finally {
+      opened.close();
+    }
+    const cancelled = await server.finish((count) => opts.onTaskEvent?.({ kind: 'cancelled', count }));
+    if (cancelled > 0) result.cancelledTasks = cancelled;
+    return result;
   }
 
   /** Replays a recorded process from its log alone: no files, clock or network are touched. */
@@ -296,37 +229,13 @@ export class Runtime {
   }
 }
 
-/** A task result as a guest reads it (docs/tasks.md). */
-function guestResult(handle: number, r: TaskResult) {
-  const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-  return {
-    id: handle, process_id: r.id, state: r.state, exit_code: r.exitCode,
-    stdout: text(r.stdout), stderr: text(r.stderr),
-    stdout_truncated: r.stdoutTruncated, stderr_truncated: r.stderrTruncated,
-    ...(r.error ? { error: r.error } : {}),
-  };
-}
-
 /** The wtm version written into records (the package's). */
 export const WTM_VERSION: string = wtmVersion();
 
 
-function normalize(p: string): string {
-  if (!p.startsWith('/')) throw new UserError(`guest path must be absolute: ${p}`);
-  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.includes('..')) throw new UserError(`guest path may not contain '..': ${p}`);
-  return '/' + parts.join('/');
-}
-
-function checkMount(m: MountConfig): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(m.host);
-  } catch {
-    throw new UserError(`cannot mount ${m.host}: no such ${m.kind === 'tar' ? 'file' : 'directory'}`);
-  }
-  if (m.kind === 'tar' ? !st.isFile() : !st.isDirectory()) throw new UserError(`cannot mount ${m.host}: not a ${m.kind === 'tar' ? 'file' : 'directory'}`);
-  normalize(m.guest);
+function positive(n: number, what: string): number {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${what} must be a whole number >= 1 (got ${n})`);
+  return n;
 }
 
 /** Runs one process in a (fresh or just started) worker; collects its exit report, piped output and log. */

@@ -7,6 +7,23 @@ import { newTaskId, type TaskHandle, type TaskQueue, type TaskResult, type TaskS
  */
 export type Execute = (id: string, spec: TaskSpec, signal: AbortSignal, release: () => void) => Promise<TaskResult>;
 
+/** What the queue tells its owner besides results. */
+export interface QueueHooks {
+  /**
+   * A task settles without having run (cancelled while queued): e.g. to record it. The task
+   * settles when this resolves.
+   */
+  onUnstarted?(id: string, spec: TaskSpec, result: TaskResult): Promise<void>;
+  /** Queued tasks were cancelled to break a deadlock of the slots (see checkDeadlock). */
+  onDeadlock?(cancelled: string[], slots: number): void;
+  /**
+   * The group (task tree) of a task: a deadlock cancels every queued task of the groups that
+   * hold the slots. Without it, only the queued tasks the blocked ones wait for.
+   */
+  groupOf?(id: string): unknown;
+}
+
+
 interface Entry {
   id: string;
   spec: TaskSpec;
@@ -16,6 +33,7 @@ interface Entry {
   resolve: (r: TaskResult) => void;
   startTime?: string;
   endTime?: string;
+  settled?: boolean;
 }
 
 /**
@@ -33,8 +51,14 @@ export class LocalTaskQueue implements TaskQueue {
   /** Results are kept for `results()` only once someone iterates it (no unbounded growth). */
   private collecting = false;
   private readonly onClose: (() => void)[] = [];
+  /** Entries holding a slot, and those of them blocked waiting for a task (id -> awaited id). */
+  private readonly slots = new Set<Entry>();
+  private readonly blocked = new Map<string, string>();
+  /** Entries that left their slot or the queue and have not settled yet (they may still wake a waiter). */
+  private readonly finishing = new Set<Entry>();
+  private deadlockCheck: NodeJS.Immediate | null = null;
 
-  constructor(private readonly execute: Execute, readonly maxConcurrency: number) {
+  constructor(private readonly execute: Execute, readonly maxConcurrency: number, private readonly hooks: QueueHooks = {}) {
     if (!(maxConcurrency >= 1)) throw new Error(`maxConcurrency must be at least 1 (got ${maxConcurrency})`);
   }
 
@@ -51,6 +75,7 @@ export class LocalTaskQueue implements TaskQueue {
       opts.signal?.addEventListener('abort', () => this.cancelEntry(entry), { once: true });
       this.waiting.push(entry);
       this.pump();
+      if (this.slots.size >= this.maxConcurrency) this.scheduleDeadlockCheck();
     }
     return this.handle(entry);
   }
@@ -100,20 +125,72 @@ export class LocalTaskQueue implements TaskQueue {
         return e.state;
       },
       wait: () => e.result,
-      cancel: () => this.cancelEntry(e),
+      cancel: (reason?: string) => this.cancelEntry(e, reason),
     };
   }
 
-  private cancelEntry(e: Entry): void {
+  /**
+   * The running task `id` is blocked waiting for the task `awaited` (null: it runs again). A
+   * task that waits holds its slot; when every slot is held by such a task while tasks are
+   * queued, nothing can progress (the deepest waiter waits for a queued task that no slot will
+   * ever start): the queue then cancels the queued tasks of the trees holding the slots (see
+   * QueueHooks.groupOf), so each waiter gets a result and the trees wind down.
+   */
+  setBlocked(id: string, awaited: string | null): void {
+    if (awaited === null) {
+      this.blocked.delete(id);
+      return;
+    }
+    this.blocked.set(id, awaited);
+    this.scheduleDeadlockCheck();
+  }
+
+  private scheduleDeadlockCheck(): void {
+    if (this.deadlockCheck !== null) return;
+    this.deadlockCheck = setImmediate(() => {
+      this.deadlockCheck = null;
+      this.checkDeadlock();
+    });
+    this.deadlockCheck.unref();
+  }
+
+  /**
+   * A deadlock: every slot is held by a task blocked in task_wait with no reply on its way to
+   * it (see TaskBlocked), no task is between its end and its result, and tasks are queued.
+   * Then only a timeout or a cancel from outside could ever free a slot.
+   */
+  private checkDeadlock(): void {
+    if (this.waiting.length === 0 || this.slots.size < this.maxConcurrency || this.finishing.size > 0) return;
+    for (const e of this.slots) if (!this.blocked.has(e.id)) return;
+    const awaited = [...this.slots]
+      .map((e) => this.entries.get(this.blocked.get(e.id)!))
+      .filter((v): v is Entry => v !== undefined && v.state === 'queued');
+    if (awaited.length === 0) return;
+    const groupOf = this.hooks.groupOf;
+    let victims = awaited;
+    if (groupOf) {
+      const groups = new Set([...this.slots].map((e) => groupOf(e.id)));
+      victims = this.waiting.filter((w) => groups.has(groupOf(w.id)));
+    }
+    const why = `cancelled: all ${this.maxConcurrency} task slots were held by tasks waiting for tasks still queued (a deadlock of its task tree); `
+      + 'raise maxConcurrency (wtm run --max-tasks), or wait for tasks only in the main process';
+    for (const v of victims) this.cancelEntry(v, why);
+    this.hooks.onDeadlock?.(victims.map((v) => v.id), this.maxConcurrency);
+  }
+
+  private cancelEntry(e: Entry, reason?: string): void {
     if (e.state === 'queued') {
       const i = this.waiting.indexOf(e);
       if (i >= 0) this.waiting.splice(i, 1);
-      this.settle(e, {
+      e.state = 'cancelled';
+      this.finishing.add(e);
+      const r: TaskResult = {
         id: e.id, state: 'cancelled', exitCode: 130, stdout: new Uint8Array(), stderr: new Uint8Array(),
-        stdoutTruncated: false, stderrTruncated: false, error: 'cancelled before it started', root: '',
-      });
+        stdoutTruncated: false, stderrTruncated: false, error: reason ?? 'cancelled before it started', root: '',
+      };
+      void (this.hooks.onUnstarted?.(e.id, e.spec, r) ?? Promise.resolve()).catch(() => {}).then(() => this.settle(e, r));
     } else if (e.state === 'running') {
-      e.controller.abort();
+      e.controller.abort(reason ?? 'cancelled');
     }
   }
 
@@ -123,11 +200,15 @@ export class LocalTaskQueue implements TaskQueue {
       e.state = 'running';
       e.startTime = new Date().toISOString();
       this.running++;
+      this.slots.add(e);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         this.running--;
+        this.slots.delete(e);
+        this.blocked.delete(e.id);
+        if (!e.settled) this.finishing.add(e);
         this.pump();
       };
       this.execute(e.id, e.spec, e.controller.signal, release)
@@ -143,6 +224,10 @@ export class LocalTaskQueue implements TaskQueue {
   }
 
   private settle(e: Entry, r: TaskResult): void {
+    e.settled = true;
+    this.finishing.delete(e);
+    this.blocked.delete(e.id);
+    if (this.slots.size >= this.maxConcurrency && this.waiting.length > 0) this.scheduleDeadlockCheck();
     e.state = r.state;
     e.endTime = new Date().toISOString();
     if (this.collecting) this.finished.push(r);

@@ -1,13 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
-import { sha256Hex } from '../registry/digest.js';
+import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { limitMemory } from './memlimit.js';
-import type { GuestTaskHandlers, WorkerPool } from './pool.js';
+import type { WorkerPool } from './pool.js';
 import { missingImport } from './process.js';
-import { storedConfig, type MountConfig, type PreopenConfig, type ProcessConfig } from './config.js';
-import { createTaskRoot, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
+import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
+import { closeMountHandles, openMountHandles } from './handles.js';
+import { envList, specMounts, taskArgv0, taskConfig } from './taskconfig.js';
+import type { TaskServer } from './tree.js';
+import type { TaskResult, TaskSpec, TaskState } from './tasks.js';
 import { prepareImageRun } from '../oci/run.js';
+import { Bounded } from './bounded.js';
+import { ModuleDigests } from './digests.js';
 
 export interface TaskRunnerOptions {
   pool: WorkerPool;
@@ -20,19 +25,37 @@ export interface TaskRunnerOptions {
   /** Where image layers are unpacked (once, shared by every task of an image). */
   layersDir: string;
   /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
-  guestTasks?: (parentId: string) => GuestTaskHandlers;
+  guestTasks?: (id: string) => TaskServer | undefined;
 }
 
 /**
  * Runs one task: a fresh, dedicated, empty directory as its `/`, only the mounts its spec
  * names, only its spec's environment, a module compiled once and shared by every task that
- * runs it, and (with a registry) a record of its own naming its parent.
+ * runs it, and (with a registry) a record of its own naming its parent. Every directory the
+ * task mounts reaches its worker as a handle: its fresh root is made and opened under the
+ * handle on the tasks directory, never re-opened by path.
  */
 export class TaskRunner {
   private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
   private readonly files = new Map<string, { mtimeMs: number; size: number; bytes: Uint8Array }>();
   private readonly digests = new ModuleDigests();
+  private tasksHandle: DirHandle | null = null;
   constructor(private readonly o: TaskRunnerOptions) {}
+
+  /** The tasks directory, made and opened on first use. */
+  private tasksRoot(): DirHandle {
+    if (this.tasksHandle === null) {
+      fs.mkdirSync(this.o.tasksDir, { recursive: true, mode: 0o700 });
+      this.tasksHandle = openDirHandle(this.o.tasksDir);
+    }
+    return this.tasksHandle;
+  }
+
+  /** Closes the handle on the tasks directory (when no task runs any more). */
+  close(): void {
+    if (this.tasksHandle) closeDirHandle(this.tasksHandle);
+    this.tasksHandle = null;
+  }
 
   async execute(id: string, spec: TaskSpec, signal: AbortSignal, release: () => void = () => {}): Promise<TaskResult> {
     const started = new Date().toISOString();
@@ -42,6 +65,9 @@ export class TaskRunner {
     let bytes: Uint8Array;
     let config: ProcessConfig;
     let given: MountConfig | undefined;
+    // Handles this run opened; closed once the task's worker is done with them.
+    const owned: (() => void)[] = [];
+    const closeOwned = () => owned.splice(0).forEach((close) => close());
     try {
       if (spec.image !== undefined) {
         // The image's tree, with this task's own fresh directory as its writable layer.
@@ -49,22 +75,40 @@ export class TaskRunner {
         if (spec.module !== undefined && (typeof spec.module !== 'string' || !spec.module.startsWith('/'))) {
           throw new Error('with an image, module names a .wasm inside it by absolute path');
         }
-        const run = await prepareImageRun(this.o.registry, spec.image, this.o.layersDir, this.o.tasksDir, id, spec.module as string | undefined);
+        const run = await prepareImageRun(this.o.registry, spec.image, this.o.layersDir, this.tasksRoot(), id, spec.module as string | undefined);
+        owned.push(() => closeMountHandles(run.root));
         bytes = run.module;
         root = run.root.host;
         const imageSpec: TaskSpec = { ...spec, argv0: spec.argv0 ?? run.argv0, args: [...run.args, ...(spec.args ?? [])], env: [...run.env, ...envList(spec.env), `PWD=${run.workingDir}`] };
-        config = taskConfig(imageSpec, root, false, run.root, run.preopens);
+        const others = openMountHandles(specMounts(imageSpec).others);
+        owned.push(others.close);
+        config = taskConfig(imageSpec, run.root, others.mounts, run.preopens);
       } else {
         if (spec.module === undefined) throw new Error('a task spec needs a module or an image');
         bytes = await this.moduleBytes(spec.module);
+        const mounts = specMounts(spec);
         // The starter may name the task's `/` explicitly (a mount at `/`); otherwise the task
         // gets a fresh, dedicated, empty directory that nothing else uses.
-        given = spec.mounts?.find((m) => path.posix.normalize(m.guest) === '/');
-        root = given ? path.resolve(given.host) : createTaskRoot(this.o.tasksDir, id);
-        config = taskConfig(spec, root, !!given?.readonly);
+        given = mounts.root;
+        let rootMount: MountConfig;
+        if (given) {
+          const opened = openMountHandles([given]);
+          owned.push(opened.close);
+          rootMount = opened.mounts[0]!;
+          root = given.handle ? given.host : path.resolve(given.host);
+        } else {
+          const h = createDirHandle(this.tasksRoot(), id);
+          owned.push(() => closeDirHandle(h));
+          rootMount = { host: h.path, handle: h, guest: '/', readonly: false };
+          root = h.path;
+        }
+        const others = openMountHandles(mounts.others);
+        owned.push(others.close);
+        config = taskConfig(spec, rootMount, others.mounts);
       }
       module = await this.compile(bytes, spec.memoryLimitBytes);
     } catch (e) {
+      closeOwned();
       return { ...base, state: 'error', exitCode: 1, error: (e as Error).message, root, endTime: new Date().toISOString() };
     }
     const registry = this.o.registry;
@@ -91,15 +135,25 @@ export class TaskRunner {
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);
     config.processId = id;
-    const r = await this.o.pool.run({
-      module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs, signal, tasks: this.o.guestTasks?.(id),
-      onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-      onLog: registry ? (chunk) => {
-        logBytes += chunk.byteLength;
-        saving = saving.then(() => registry.appendLog(id, chunk));
-      } : undefined,
-    });
+    const server = this.o.guestTasks?.(id);
+    let r;
+    try {
+      r = await this.o.pool.run({
+        module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs, signal, tasks: server,
+        onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+        onLog: registry ? (chunk) => {
+          logBytes += chunk.byteLength;
+          saving = saving.then(() => registry.appendLog(id, chunk));
+        } : undefined,
+      });
+    } finally {
+      // The worker is done (it reported its exit, or its thread has stopped).
+      closeOwned();
+    }
     release();
+    // Structured concurrency: the tasks this task left queued or running are cancelled, and
+    // this task settles only once they have.
+    await server?.finish();
     if (this.o.keepTaskDirs === 'never' && !given) fs.rmSync(root, { recursive: true, force: true });
     const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled'
       : r.exitCode === 0 && !r.trap && !r.error ? 'success' : 'error';
@@ -121,6 +175,35 @@ export class TaskRunner {
       stdout: out.bytes(), stderr: err.bytes(), stdoutTruncated: out.truncated, stderrTruncated: err.truncated,
       ...(error ? { error } : {}),
     };
+  }
+
+  /**
+   * Records a task that settled without running (cancelled while queued) as `killed`, naming
+   * its parent. Its module is the one it would have run; a task of an image that never started
+   * has no module yet and is not recorded.
+   */
+  async recordUnstarted(id: string, spec: TaskSpec, r: TaskResult): Promise<void> {
+    const registry = this.o.registry;
+    if (!registry || spec.module === undefined || spec.image !== undefined) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.moduleBytes(spec.module);
+    } catch {
+      return; // a module that cannot be read: the task could not have started either
+    }
+    const moduleDigest = await this.digests.put(registry, bytes);
+    const config: ProcessConfig = {
+      args: [taskArgv0(spec), ...(spec.args ?? [])], env: envList(spec.env), mounts: spec.mounts ?? [], preopens: [],
+      stdin: spec.stdin === undefined ? 'null' : new Uint8Array(0), stdout: 'pipe', stderr: 'pipe', record: false,
+    };
+    const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, this.o.wtmVersion, {
+      timeoutMs: spec.timeoutMs ?? null, memoryLimitBytes: spec.memoryLimitBytes ?? null,
+    }));
+    const now = new Date().toISOString();
+    await registry.createProcess({
+      id, moduleDigest, configDigest, argv: config.args, startTime: now, endTime: now, wtmVersion: this.o.wtmVersion,
+      ...(spec.parentId ? { parentId: spec.parentId } : {}), exitCode: r.exitCode, state: 'killed', logBytes: 0, calls: 0,
+    });
   }
 
   private async moduleBytes(ref: string | Uint8Array): Promise<Uint8Array> {
@@ -169,86 +252,5 @@ export class TaskRunner {
       m.catch(() => this.modules.delete(key));
     }
     return m;
-  }
-}
-
-/** The process config of a task: its own root at `/`, its spec's mounts, nothing of the host. */
-function envList(env: TaskSpec['env']): string[] {
-  return Array.isArray(env) ? [...env] : Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
-}
-
-function taskConfig(spec: TaskSpec, root: string, rootReadonly: boolean, rootMount?: MountConfig, imagePreopens?: PreopenConfig[]): ProcessConfig {
-  const mounts: MountConfig[] = [rootMount ?? { host: root, guest: '/', readonly: rootReadonly }];
-  const st = fs.statSync(root, { throwIfNoEntry: false });
-  if (!st?.isDirectory()) throw new Error(`cannot mount ${root}: not a directory`);
-  for (const m of spec.mounts ?? []) {
-    if (!path.isAbsolute(m.guest)) throw new Error(`mount guest path must be absolute: ${m.guest}`);
-    const guest = path.posix.normalize(m.guest).replace(/\/+$/, '') || '/';
-    if (guest === '/') continue; // the root, placed above
-    if (guest.split('/').includes('..')) throw new Error(`mount guest path may not contain '..': ${m.guest}`);
-    const st = fs.statSync(m.host, { throwIfNoEntry: false });
-    if (m.kind === 'tar' ? !st?.isFile() : !st?.isDirectory()) throw new Error(`cannot mount ${m.host}: not a ${m.kind === 'tar' ? 'file' : 'directory'}`);
-    mounts.push({ host: m.host, guest, readonly: !!m.readonly || m.kind === 'tar', ...(m.kind ? { kind: m.kind } : {}) });
-  }
-  const env = envList(spec.env);
-  const stdin = spec.stdin === undefined ? 'null' : typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : spec.stdin;
-  const argv0 = spec.argv0 ?? (typeof spec.module !== 'string' ? 'task.wasm'
-    : spec.module.startsWith('sha256:') ? spec.module.slice(0, 19) : path.basename(spec.module));
-  let preopens: PreopenConfig[] = mounts.map((m) => ({ name: m.guest, guestPath: m.guest }));
-  if (imagePreopens) {
-    // An image's root, its top-level dirs and its WorkingDir as `.` last (hostview.ts).
-    const dot = imagePreopens.findIndex((p) => p.name === '.');
-    const rest = preopens.filter((p) => p.guestPath !== '/');
-    preopens = dot >= 0 ? [...imagePreopens.slice(0, dot), ...rest, imagePreopens[dot]!] : [...imagePreopens, ...rest];
-  }
-  return {
-    args: [argv0, ...(spec.args ?? [])], env, mounts, preopens,
-    stdin, stdout: 'pipe', stderr: 'pipe', record: false,
-  };
-}
-
-/** sha256 of module bytes, computed once per bytes object; modules stored once per registry. */
-class ModuleDigests {
-  private readonly known = new WeakMap<Uint8Array, string>();
-  private readonly stored = new WeakMap<Registry, Set<string>>();
-  of(bytes: Uint8Array): string {
-    let d = this.known.get(bytes);
-    if (d === undefined) {
-      d = sha256Hex(bytes);
-      this.known.set(bytes, d);
-    }
-    return d;
-  }
-  async put(registry: Registry, bytes: Uint8Array): Promise<string> {
-    const digest = this.of(bytes);
-    let set = this.stored.get(registry);
-    if (set === undefined) this.stored.set(registry, (set = new Set()));
-    if (!set.has(digest)) {
-      await registry.putModule(bytes);
-      set.add(digest);
-    }
-    return digest;
-  }
-}
-
-/** Output kept up to a limit; the rest counted as dropped. */
-class Bounded {
-  private readonly chunks: Uint8Array[] = [];
-  private size = 0;
-  truncated = false;
-  constructor(private readonly limit: number) {}
-  push(c: Uint8Array): void {
-    const room = this.limit - this.size;
-    if (room <= 0) {
-      this.truncated ||= c.byteLength > 0;
-      return;
-    }
-    const part = c.byteLength <= room ? c : c.subarray(0, room);
-    if (part.byteLength < c.byteLength) this.truncated = true;
-    this.chunks.push(part);
-    this.size += part.byteLength;
-  }
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
   }
 }

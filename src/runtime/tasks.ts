@@ -66,7 +66,8 @@ export interface TaskHandle {
   readonly id: string;
   readonly state: TaskState;
   wait(): Promise<TaskResult>;
-  cancel(): void;
+  /** Cancels the task (a queued one never starts; a running one is stopped); `reason` becomes its result's error. */
+  cancel(reason?: string): void;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { trackFds } from './fdledger.js';
+import type { TreeShare } from './guest-tasks.js';
 import { WORKER_MODULE_CACHE } from './pool.js';
 import { loadArchives, runProcess } from './process.js';
 import type { ProcessConfig } from './config.js';
@@ -15,8 +17,14 @@ interface Work {
   moduleKey?: string;
   config: ProcessConfig;
   /** Where replies to the guest's task calls arrive, and the counter that wakes a waiting guest. */
-  tasks?: { port: MessagePort; signal: SharedArrayBuffer };
+  tasks?: { port: MessagePort; signal: SharedArrayBuffer; tree?: TreeShare };
 }
+
+// Every fd this worker opens is in its starter's ledger, closed by the starter if this worker
+// is stopped in the middle of a guest (fdledger.ts).
+if (workerData?.ledger instanceof SharedArrayBuffer) trackFds(workerData.ledger);
+// The code is loaded: from here the starter may stop this worker without leaking the loader's files.
+parentPort!.postMessage({ ready: true });
 
 const modules = new Map<string, WebAssembly.Module>();
 
@@ -34,7 +42,7 @@ parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Wor
     parentPort!.postMessage({ exit: { exitCode: 1, error: 'internal: the worker was not sent its module' } });
     return;
   }
-  const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal) } : undefined;
+  const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal), tree: tasks.tree } : undefined;
   let archives;
   try {
     archives = config.replayLog ? undefined : await loadArchives(config);

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+
+/**
+ * Which host fds a worker holds, in a bitmap shared with its starter.
+ *
+ * A worker that must be stopped (timeout, cancel, a parent that ended) is terminated in the
+ * middle of its guest: its sandbox never closes the fds it opened (directories on the way,
+ * open files), and fds belong to the whole OS process, so each stopped task would leak them.
+ * The worker therefore marks every fd `fs.openSync` gives it and unmarks it before
+ * `fs.closeSync`; once the worker has stopped, the starter closes what is still marked.
+ *
+ * Why this never closes a number that names something else: a bit is set only after the open
+ * succeeded and cleared before the close, so a marked fd is always open and owned by that
+ * worker; the starter reads the bitmap only after the worker thread has stopped (terminate()
+ * resolved), so nothing changes under it. A worker stopped between an open and its mark, or
+ * between an unmark and its close, leaks that one fd (never a wrong close). Handles a worker
+ * hands on (shareDir) are unmarked before they leave it: they then belong to the receiver.
+ * Only hostfs opens fds in a worker (src/fs), and it does so through `fs.openSync`.
+ */
+export const LEDGER_FDS = 1 << 16;
+
+export function newLedger(): SharedArrayBuffer {
+  return new SharedArrayBuffer(LEDGER_FDS / 8);
+}
+
+let ledger: Int32Array | null = null;
+
+/** In a worker, once: from now on fs.openSync/closeSync keep the ledger. */
+export function trackFds(buffer: SharedArrayBuffer): void {
+  if (ledger !== null) return;
+  ledger = new Int32Array(buffer);
+  const open = fs.openSync;
+  const close = fs.closeSync;
+  const bits = ledger;
+  // The mark is written inline, with no JS call between the open's return and it: V8 checks
+  // for termination at function entries and loop back-edges, so a call there would be a
+  // window in which a stopped worker loses an fd it opened.
+  fs.openSync = function openSync(...args: Parameters<typeof fs.openSync>): number {
+    const fd = open.apply(fs, args);
+    if (fd >= 0 && fd < LEDGER_FDS) Atomics.or(bits, fd >>> 5, 1 << (fd & 31));
+    return fd;
+  } as typeof fs.openSync;
+  fs.closeSync = function closeSync(fd: number): void {
+    // Unmarked first: a marked fd must always be open (a stop between the two leaks it, never
+    // lets the starter close a number that was reused).
+    if (fd >= 0 && fd < LEDGER_FDS) Atomics.and(bits, fd >>> 5, ~(1 << (fd & 31)));
+    close.call(fs, fd);
+  };
+}
+
+/** Unmarks an fd this worker hands on to another owner (a shared directory handle). */
+export function forgetFd(fd: number): void {
+  if (ledger !== null && fd >= 0 && fd < LEDGER_FDS) Atomics.and(ledger, fd >>> 5, ~(1 << (fd & 31)));
+}
+
+/** In the starter, after the worker has stopped: closes the fds it left open; how many. */
+export function closeLeftFds(buffer: SharedArrayBuffer): number {
+  const bits = new Int32Array(buffer);
+  let closed = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let word = Atomics.exchange(bits, w, 0);
+    while (word !== 0) {
+      const b = 31 - Math.clz32(word);
+      word &= ~(1 << b);
+      try {
+        fs.closeSync(w * 32 + b);
+        closed++;
+      } catch {
+        // already closed
+      }
+    }
+  }
+  return closed;
+}

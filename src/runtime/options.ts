@@ -1,0 +1,94 @@
+import type { Registry } from '../registry/registry.js';
+import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig } from './config.js';
+import type { TreeEvent } from './tree.js';
+
+/** What to run: a module with its arguments, environment, mounts and stdio. */
+export interface RunOptions {
+  /** A path to a .wasm file, its bytes, or a compiled module. */
+  module: string | Uint8Array | WebAssembly.Module;
+  /** Arguments after argv[0]. */
+  args?: string[];
+  /** argv[0]; defaults to the module path (or `main.wasm`). */
+  argv0?: string;
+  /** Environment variables (`KEY=value` strings or an object). */
+  env?: string[] | Record<string, string>;
+  /** Host directories placed in the guest's tree, each also a preopen. */
+  mounts?: MountConfig[];
+  /**
+   * Trusted mode: the guest sees the host's `/` and relative paths resolve against `cwd`, as
+   * if the OS ran it (and, in the CLI, the host's environment). Off by default in the library:
+   * a guest sees only its mounts. An explicit mount at `/` replaces the host's root.
+   */
+  hostAccess?: boolean;
+  /** Working directory for relative paths in trusted mode (default: process.cwd()). */
+  cwd?: string;
+  /**
+   * A guest path where relative paths resolve without host access (an image's WorkingDir):
+   * preopened last as `.`, as in trusted mode (see hostview.ts).
+   */
+  workingDir?: string;
+  /** Preopens to use instead of one per mount (the mounts' own are added after them). */
+  preopens?: PreopenConfig[];
+  stdin?: StdinConfig;
+  stdout?: OutputConfig;
+  stderr?: OutputConfig;
+  /** Record the run into this registry (default: the runtime's; the CLI records by default). */
+  registry?: Registry;
+  /** Called with the process id once the process is registered, before it starts. */
+  onStart?: (processId: string) => void;
+  /**
+   * Told when the run's task tree first meets a limit or a deadlock, and when the process
+   * ended leaving tasks that were then cancelled (the CLI prints one line for each).
+   */
+  onTaskEvent?: (e: TreeEvent) => void;
+}
+
+/** What to replay: a recorded process of a registry. */
+export interface ReplayOptions {
+  registry: Registry;
+  /** A process id, or a unique prefix of one. */
+  processId: string;
+  stdout?: OutputConfig;
+  stderr?: OutputConfig;
+}
+
+export interface RunResult {
+  /** The recorded process id, when the run was recorded. */
+  processId?: string;
+  /** Calls recorded or replayed. */
+  calls?: number;
+  exitCode: number;
+  /** The trap message and wasm stack, when the guest trapped. */
+  trap?: string;
+  /** Set when the guest could not be started (bad module, import, mount). */
+  error?: string;
+  /** Captured output when stdout/stderr was 'pipe'. */
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  /** Tasks the process left queued or running when it ended: they were cancelled. */
+  cancelledTasks?: number;
+}
+
+/** Runs WASI modules, each process in its own worker thread. */
+export interface RuntimeOptions {
+  /** Tasks running at once (default: the number of cores); the rest wait in order. */
+  maxConcurrency?: number;
+  /** Tasks alive (queued or running) per task tree (default 1024): past it task_submit answers AGAIN. */
+  maxTasksPerTree?: number;
+  /** Depth of a task tree (default 8; the main process is 0): below it task_submit answers PERM. */
+  maxTaskDepth?: number;
+  /** Record tasks (and `run`s that pass no registry of their own) into this registry. */
+  registry?: Registry;
+  /**
+   * Where each task's own directory is made. Default: `tasks` in the registry's directory;
+   * without a registry (or one with no local directory), a temporary directory removed by
+   * `close()`, so a runtime writes nothing under the user's home unless told to.
+   */
+  tasksDir?: string;
+  /** Bytes of a task's stdout and of its stderr kept in its result (default 1 MiB). */
+  outputLimit?: number;
+  /** Where image layers are unpacked (default: `layers` in the registry's directory). */
+  layersDir?: string;
+  /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
+  keepTaskDirs?: 'always' | 'never';
+}
