@@ -1,60 +1,14 @@
 import fs from 'node:fs';
 import { Errno, errnoFromHostError, Filetype, newFilestat, type Dirent, type Filestat, type Out } from '../system/index.js';
+import { attempt, fail, PROC_FD_AT, type DirHandle } from './dirhandle.js';
+import { HostFile } from './hostfile.js';
 import { fillFilestat, filetypeOfMode } from './hoststat.js';
 import { setHostTimes } from './hosttimes.js';
 import { OpenFlags, type Dir, type File, type FileSystem } from './types.js';
 
+export { closeDirHandle, createDirHandle, openDirHandle, PROC_FD_AT, type DirHandle } from './dirhandle.js';
+
 const C = fs.constants;
-
-/**
- * On Linux, `/proc/self/fd/N/name` names `name` inside the directory open as fd N, wherever
- * that directory is now: the kernel jumps straight to the open directory and looks up one
- * name. That is `openat(N, name)`, which Node lacks, and it leaves no window in which a
- * concurrent writer could swap a checked directory for a symlink. Without /proc (not Linux) we
- * fall back to host paths, which leaves that race open (docs/sandbox.md).
- */
-export const PROC_FD_AT = fs.existsSync('/proc/self/fd');
-
-/**
- * A host directory handed between threads: an open fd, kept open by whoever handed it on until
- * the receiver is done with it (a worker reports its exit, or has been terminated). Handles
- * are how a checked directory travels (DESIGN.md "Handles, not names"): the receiver reaches
- * the very directory that was checked, whatever happens to host paths meanwhile. `path` only
- * describes it (messages, records) and is never opened.
- */
-export interface DirHandle {
-  readonly fd: number;
-  readonly path: string;
-}
-
-/**
- * Opens a trusted host path (a user's `--dir`, wtm's own directories) as a handle; the caller
- * closes it with `closeDirHandle`. Links in `hostPath` are the user's and are followed.
- */
-export function openDirHandle(hostPath: string): DirHandle {
-  const fd = fs.openSync(hostPath, C.O_RDONLY | C.O_DIRECTORY);
-  return { fd, path: hostPath };
-}
-
-/**
- * Creates the directory `name` inside the handle `parent` (never following a link there) and
- * opens it as a new handle: for a task's fresh root, made under the tasks directory's handle.
- */
-export function createDirHandle(parent: DirHandle, name: string, mode = 0o700): DirHandle {
-  if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`not a single name: ${name}`);
-  const at = PROC_FD_AT ? `/proc/self/fd/${parent.fd}/${name}` : `${parent.path}/${name}`;
-  fs.mkdirSync(at, mode);
-  const fd = fs.openSync(at, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
-  return { fd, path: `${parent.path}/${name}` };
-}
-
-export function closeDirHandle(h: DirHandle): void {
-  try {
-    fs.closeSync(h.fd);
-  } catch {
-    // already closed
-  }
-}
 
 /**
  * A new handle on the host directory behind `dir` (through a read-only view too), owned by
@@ -116,20 +70,6 @@ function direntType(d: fs.Dirent): number {
   if (d.isBlockDevice()) return Filetype.BLOCK_DEVICE;
   if (d.isSocket()) return Filetype.SOCKET_STREAM;
   return Filetype.UNKNOWN;
-}
-
-function fail(e: unknown): number {
-  return -errnoFromHostError(e);
-}
-
-/** Runs a host call: 0, or the errno of what it threw. */
-function attempt(f: () => void): number {
-  try {
-    f();
-    return 0;
-  } catch (e) {
-    return errnoFromHostError(e);
-  }
 }
 
 /** Thrown (and answered as BADF) when a closed handle is used: its number may name another directory now. */
@@ -356,105 +296,3 @@ class HostDir implements Dir {
     return other instanceof HostDir && other.fsys === this.fsys;
   }
 }
-
-class HostFile implements File {
-  readonly kind = 'file';
-  constructor(public fd: number, readonly filetype: number, private oflags: number) {}
-
-  /**
-   * Puts the host fd in or out of O_APPEND to match the guest's fdflags. Node has no fcntl, so
-   * the file is opened again through /proc/self/fd/N (same file, new open description).
-   */
-  private setAppend(append: boolean): number {
-    if (((this.oflags & C.O_APPEND) !== 0) === append) return 0;
-    if (!PROC_FD_AT) return -Errno.NOTSUP;
-    if (this.fd < 0) return -Errno.BADF;
-    const oflags = this.oflags ^ C.O_APPEND;
-    // Not O_NOFOLLOW here: /proc/self/fd/N is itself a (magic) link to the open file.
-    try {
-      const fd = fs.openSync(`/proc/self/fd/${this.fd}`, oflags & ~C.O_NOFOLLOW);
-      fs.closeSync(this.fd);
-      this.fd = fd;
-      this.oflags = oflags;
-      return 0;
-    } catch (e) {
-      return fail(e);
-    }
-  }
-
-  pread(buf: Uint8Array, position: number): number {
-    if (this.fd < 0) return -Errno.BADF;
-    try {
-      return fs.readSync(this.fd, buf, 0, buf.byteLength, this.filetype === 4 ? position : null);
-    } catch (e) {
-      return fail(e);
-    }
-  }
-  pwrite(buf: Uint8Array, position: number, append: boolean): number {
-    if (this.fd < 0) return -Errno.BADF;
-    if (this.filetype === 4 && ((this.oflags & C.O_APPEND) !== 0) !== append) {
-      const e = this.setAppend(append);
-      if (e < 0) return e;
-    }
-    try {
-      // With O_APPEND the kernel writes at the end whatever the position says.
-      return fs.writeSync(this.fd, buf, 0, buf.byteLength, append || this.filetype !== 4 ? null : position);
-    } catch (e) {
-      return fail(e);
-    }
-  }
-  stat(out: Filestat): number {
-    if (this.fd < 0) return Errno.BADF;
-    try {
-      fillFilestat(fs.fstatSync(this.fd, { bigint: true }), out);
-      return 0;
-    } catch (e) {
-      return errnoFromHostError(e);
-    }
-  }
-  /** Open for writing (O_WRONLY or O_RDWR). */
-  private get writable(): boolean {
-    return (this.oflags & (C.O_WRONLY | C.O_RDWR)) !== 0;
-  }
-  truncate(size: number): number {
-    if (this.fd < 0) return Errno.BADF;
-    // Node clamps a negative length to 0, which would empty the file: refuse it as ftruncate(2) does.
-    if (size < 0) return Errno.INVAL;
-    if (!this.writable) return Errno.INVAL;
-    return attempt(() => fs.ftruncateSync(this.fd, size));
-  }
-  /** posix_fallocate without reserving blocks (Node has no fallocate): the size grows to cover the range. */
-  allocate(offset: number, len: number): number {
-    if (this.fd < 0) return Errno.BADF;
-    if (offset < 0 || len <= 0) return Errno.INVAL;
-    if (!this.writable) return Errno.BADF;
-    return attempt(() => {
-      if (offset + len > fs.fstatSync(this.fd).size) fs.ftruncateSync(this.fd, offset + len);
-    });
-  }
-  utimes(atim: bigint, mtim: bigint, fstflags: number): number {
-    if (this.fd < 0) return Errno.BADF;
-    if (PROC_FD_AT) return setHostTimes(`/proc/self/fd/${this.fd}`, true, atim, mtim, fstflags, this.fd);
-    return setHostTimes('', true, atim, mtim, fstflags, this.fd);
-  }
-  sync(): number {
-    if (this.fd < 0) return Errno.BADF;
-    return attempt(() => fs.fsyncSync(this.fd));
-  }
-  datasync(): number {
-    if (this.fd < 0) return Errno.BADF;
-    return attempt(() => fs.fdatasyncSync(this.fd));
-  }
-  close(): void {
-    if (this.fd < 0) return;
-    const fd = this.fd;
-    // Never name the number again: it may be reused at once (see HostDir.p).
-    this.fd = -1;
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-  }
-}
-
