@@ -26,7 +26,9 @@
  *
  * Output: `ESCAPE: ...` and `WRONG: ...` lines (at most 40 of each), then
  *   churn ID ops=N mkdir=.. rmdir=.. rename=.. link=.. unlink=.. symlink=.. open=.. list=..
- *     deep=.. ro=.. out=.. dotdot=.. selfswaps=.. children=.. s2=0|1 ms=.. setup_ms=..
+ *     deep=.. ro=.. out=.. dotdot=.. selfswaps=.. children=.. s2=0|1 slot=.. slotmiss=.. ms=..
+ *     setup_ms=..
+ *   (slot: operations on a directory the host swaps; slotmiss: those that found it swapped)
  *   attempts=N escapes=M wrong=K
  * Exit 0 only when escapes == 0 and wrong == 0. */
 #include "attack.h"
@@ -142,10 +144,15 @@ static uint64_t now_ms(void) {
   return t / 1000000ull;
 }
 
-/* A directory the host swaps: "swapK" or "swapK/in". */
+/* A directory the host swaps: "swapK" or "swapK/in"; slot_marker is what its marker holds. */
+static const char *slot_marker;
+static long n_slot, n_slotmiss; /* operations on a swapped directory; those that met a link */
 static const char *slot(void) {
   unsigned k = rnd((unsigned)NSLOTS);
-  return k < 2 && rnd(2) ? fmt("swap%u/in", k) : fmt("swap%u", k);
+  n_slot++;
+  int in = k < 2 && rnd(2);
+  slot_marker = in ? fmt("SWAP-%u-in", k) : fmt("SWAP-%u", k);
+  return in ? fmt("swap%u/in", k) : fmt("swap%u", k);
 }
 
 /* ---- setup --------------------------------------------------------------------------------- */
@@ -210,7 +217,9 @@ static void op_slot_write(void) {
   const char *s = slot();
   unsigned n = seq++;
   const char *f = fmt("%s/f-%s-%u", s, ID, n);
-  if (put_file(W, f, fmt("W-%s-%u", ID, n)) == 0) {
+  __wasi_errno_t e = put_file(W, f, fmt("W-%s-%u", ID, n));
+  if (e) n_slotmiss++;
+  if (e == 0) {
     (void)read_judged(W, f, 0, "read back through a swapped directory");
     if (__wasi_path_unlink_file(W, f) == 0) n_unlink++;
   }
@@ -220,7 +229,10 @@ static void op_slot_mkdir(void) {
   const char *s = slot();
   unsigned n = seq++;
   const char *d = fmt("%s/d-%s-%u", s, ID, n), *e = fmt("%s/e-%s-%u", s, ID, n);
-  if (__wasi_path_create_directory(W, d)) return;
+  if (__wasi_path_create_directory(W, d)) {
+    n_slotmiss++;
+    return;
+  }
   n_mkdir++;
   (void)put_file(W, fmt("%s/x", d), fmt("W-%s-%u", ID, n));
   if (__wasi_path_rename(W, d, W, e) == 0) {
@@ -236,8 +248,13 @@ static void op_slot_mkdir(void) {
 static void op_slot_fd(void) {
   __wasi_fd_t fd;
   const char *s = slot();
-  if (open_dir(W, s, &fd)) return;
+  if (open_dir(W, s, &fd)) {
+    n_slotmiss++;
+    return;
+  }
   n_open++;
+  char m[64];
+  if (slurp(fd, 0, "marker", m, sizeof m) || strcmp(m, slot_marker)) n_slotmiss++;
   list_judged(fd, 0, fmt("a directory fd on %s", s));
   __wasi_filestat_t st;
   forbidden(fmt("stat .. of a directory fd on %s", s), __wasi_path_filestat_get(fd, 0, "..", &st), __WASI_ERRNO_NOTCAPABLE, 0);
@@ -579,9 +596,9 @@ static uint32_t child_id;
 static int n_children, n_child_failed;
 
 static void summary(uint64_t ms) {
-  printf("churn %s ops=%ld mkdir=%ld rmdir=%ld rename=%ld link=%ld unlink=%ld symlink=%ld open=%ld list=%ld deep=%ld ro=%ld out=%ld dotdot=%ld selfswaps=%ld children=%d s2=%d ms=%llu setup_ms=%llu\n",
+  printf("churn %s ops=%ld mkdir=%ld rmdir=%ld rename=%ld link=%ld unlink=%ld symlink=%ld open=%ld list=%ld deep=%ld ro=%ld out=%ld dotdot=%ld selfswaps=%ld children=%d s2=%d slot=%ld slotmiss=%ld ms=%llu setup_ms=%llu\n",
          ID, n_ops, n_mkdir, n_rmdir, n_rename, n_link, n_unlink, n_symlink, n_open, n_list, n_deep, n_ro, n_out,
-         n_dotdot, n_selfswap, n_children, S2 >= 0, (unsigned long long)ms, (unsigned long long)setup_ms);
+         n_dotdot, n_selfswap, n_children, S2 >= 0, n_slot, n_slotmiss, (unsigned long long)ms, (unsigned long long)setup_ms);
 }
 
 /* Starts the next child (c<ID>_<k>), sharing t-ID/share (which this guest swaps) as /s and a
