@@ -372,28 +372,67 @@ static void op_dotdot(void) {
   else if (strcmp(buf, fmt("W-%s-probe", ID))) esc("t/../t/probe", fmt("holds \"%s\"", printable(buf)));
 }
 
+/* One walk 300 directories deep (past the directory cache), in /w or in its own root: a
+ * few ms each, so one kind at a time. */
 static void op_deep(void) {
   char buf[64];
   __wasi_filestat_t st;
-  n_deep++;
-  attempts++;
-  __wasi_errno_t e = slurp(W, FOLLOW, fmt("%s/leaf", deep_w), buf, sizeof buf);
-  if (e || strcmp(buf, fmt("W-%s-leaf", ID))) wrg("deep leaf in /w", e ? errname(e) : printable(buf));
-  attempts++;
-  e = slurp(ROOT, FOLLOW, fmt("%s/leaf", deep_root), buf, sizeof buf);
-  if (e || strcmp(buf, fmt("OWN-%s-leaf", ID))) wrg("deep leaf in the root", e ? errname(e) : printable(buf));
-  /* top -> back to t-ID; `..` after it may climb to /w (t-ID is below it), no further */
-  (void)read_judged(W, fmt("%s/top/probe", deep_w), 0, "deep/top/probe");
-  (void)read_judged(W, fmt("%s/top/../swap%u/marker", deep_w, rnd((unsigned)NSLOTS)), 0, "deep/top/../swapK/marker");
-  forbidden("deep/top/../../x", __wasi_path_filestat_get(W, 0, fmt("%s/top/../../x", deep_w), &st), __WASI_ERRNO_NOTCAPABLE, 0);
-  forbidden("own deep/top/../../x", __wasi_path_filestat_get(ROOT, 0, fmt("%s/top/../../x", deep_root), &st), __WASI_ERRNO_NOTCAPABLE, 0);
-  /* a file created at the bottom, renamed to the top and back */
+  __wasi_errno_t e;
   unsigned n = seq++;
-  const char *bottom = fmt("%s/b-%s-%u", deep_w, ID, n), *top = fmt("t-%s/b-%s-%u", ID, ID, n);
-  if (put_file(W, bottom, fmt("W-%s-%u", ID, n)) == 0) {
-    if (__wasi_path_rename(W, bottom, W, top) == 0) n_rename++;
-    (void)read_judged(W, top, 0, "deep file renamed up");
-    if (__wasi_path_unlink_file(W, top) == 0) n_unlink++;
+  n_deep++;
+  switch (rnd(8)) {
+  case 0:
+    attempts++;
+    e = slurp(W, FOLLOW, fmt("%s/leaf", deep_w), buf, sizeof buf);
+    if (e || strcmp(buf, fmt("W-%s-leaf", ID))) wrg("deep leaf in /w", e ? errname(e) : printable(buf));
+    break;
+  case 1:
+    attempts++;
+    e = slurp(ROOT, FOLLOW, fmt("%s/leaf", deep_root), buf, sizeof buf);
+    if (e || strcmp(buf, fmt("OWN-%s-leaf", ID))) wrg("deep leaf in the root", e ? errname(e) : printable(buf));
+    break;
+  case 2:
+    /* top -> back to t-ID; `..` after it may climb to /w (t-ID is below it), no further */
+    (void)read_judged(W, fmt("%s/top/probe", deep_w), 0, "deep/top/probe");
+    break;
+  case 3:
+    (void)read_judged(W, fmt("%s/top/../swap%u/marker", deep_w, rnd((unsigned)NSLOTS)), 0, "deep/top/../swapK/marker");
+    break;
+  case 4:
+    forbidden("deep/top/../../x", __wasi_path_filestat_get(W, 0, fmt("%s/top/../../x", deep_w), &st), __WASI_ERRNO_NOTCAPABLE, 0);
+    break;
+  case 5:
+    forbidden("own deep/top/../../x", __wasi_path_filestat_get(ROOT, 0, fmt("%s/top/../../x", deep_root), &st), __WASI_ERRNO_NOTCAPABLE, 0);
+    break;
+  case 6: {
+    /* a file created at the bottom, renamed to the top */
+    const char *bottom = fmt("%s/b-%s-%u", deep_w, ID, n), *top = fmt("t-%s/b-%s-%u", ID, ID, n);
+    if (put_file(W, bottom, fmt("W-%s-%u", ID, n)) == 0) {
+      if (__wasi_path_rename(W, bottom, W, top) == 0) n_rename++;
+      (void)read_judged(W, top, 0, "deep file renamed up");
+      if (__wasi_path_unlink_file(W, top) == 0) n_unlink++;
+    }
+    break;
+  }
+  default: {
+    /* two-path calls whose second walk goes past the cache after the first one's directory */
+    const char *l = fmt("%s/l-%s-%u", deep_w, ID, n);
+    if (__wasi_path_link(W, 0, fmt("t-%s/lf", ID), W, l) == 0) {
+      n_link++;
+      attempts++;
+      e = slurp(W, 0, l, buf, sizeof buf);
+      if (e || strcmp(buf, fmt("W-%s-lf", ID))) wrg("a link made at the bottom", e ? errname(e) : printable(buf));
+      if (__wasi_path_unlink_file(W, l) == 0) n_unlink++;
+    }
+    const char *mv = fmt("t-%s/mv", ID), *there = fmt("%s/mv-%s-%u", deep_w, ID, n);
+    (void)put_file(W, mv, fmt("W-%s-mv", ID));
+    if (__wasi_path_rename(W, mv, W, there) == 0) {
+      n_rename++;
+      (void)read_judged(W, there, 0, "a file renamed to the bottom");
+      if (__wasi_path_unlink_file(W, there) == 0) n_unlink++;
+    }
+    break;
+  }
   }
 }
 
@@ -679,7 +718,7 @@ int main(int argc, char **argv) {
       (void)put_file(W, fmt("t-%s/share/marker", ID), fmt("SHARE-%s", ID));
     }
   }
-  uint64_t t0 = now_ms(), t = t0, last_deep = t0;
+  uint64_t t0 = now_ms(), t = t0;
   setup_ms = t0 - setup0;
   while (t - t0 < ms) {
     n_ops++;
@@ -704,9 +743,8 @@ int main(int argc, char **argv) {
       default: op_selfswap(); break;
       }
     }
-    /* the deep walks (past the directory cache: about 50 ms each) every 200 ms, the child's too */
-    if (t - last_deep >= 200) {
-      last_deep = t;
+    /* a deep walk (past the directory cache; as long as ~15 other operations) every 64 operations, the child's too */
+    if ((n_ops & 63) == 0) {
       if (!child) op_deep();
       else {
         char buf[64];
