@@ -6,12 +6,16 @@
 //
 // workerData: { w, slots: [{ parent: '' | 'swapK', name }], relTargets: { top: [...], inner: [...] },
 //               absTargets: [[...], ...] (kinds of target: a kind is picked, then one of it), control: SharedArrayBuffer (Int32Array [stop, swaps, errors]) }
-// Posts { swaps, errors, firstError } once it has stopped and put every directory back.
+// Every other time a directory is parked out of the mount, in the `park` directory (beside
+// the canary): a guest still holding it (an fd, a cached handle) then holds a directory
+// outside its mount, as the host moved it there, but `..` from it must still be its guest
+// parent, never the park directory.
+// Posts { swaps, parkedOut, errors, firstError } once it has stopped and put every directory back.
 import fs from 'node:fs';
 import path from 'node:path';
 import { workerData, parentPort } from 'node:worker_threads';
 
-const { w, slots, relTargets, absTargets, control } = workerData;
+const { w, park, slots, relTargets, absTargets, control } = workerData;
 const ctl = new Int32Array(control);
 const DIR = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
 const parents = new Map();
@@ -19,28 +23,35 @@ const parentFd = (p) => {
   if (!parents.has(p)) parents.set(p, fs.openSync(p === '' ? w : path.join(w, p), DIR));
   return parents.get(p);
 };
-const state = slots.map((s) => {
+const parkFd = fs.openSync(park, DIR);
+const state = slots.map((s, i) => {
   const fd = parentFd(s.parent);
   const at = (n) => `/proc/self/fd/${fd}/${n}`;
-  return { at, name: s.name, away: `${s.name}.away`, swapped: false, targets: [s.parent === '' ? relTargets.top : relTargets.inner, ...absTargets] };
+  return {
+    at, name: s.name, swapped: false, targets: [s.parent === '' ? relTargets.top : relTargets.inner, ...absTargets],
+    awayIn: at(`${s.name}.away`), awayOut: `/proc/self/fd/${parkFd}/parked-${i}`, away: null,
+  };
 });
 
 let swaps = 0;
+let parkedOut = 0;
 let errors = 0;
 let firstError = null;
-let seed = 12345;
-const rnd = (n) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+const rnd = (n) => Math.floor(Math.random() * n);
 
 function toggle(s) {
   try {
     if (!s.swapped) {
-      fs.renameSync(s.at(s.name), s.at(s.away));
+      const out = rnd(2) === 1;
+      fs.renameSync(s.at(s.name), out ? s.awayOut : s.awayIn);
+      s.away = out ? s.awayOut : s.awayIn;
       s.swapped = true;
+      if (out) parkedOut++;
       const kind = s.targets[rnd(s.targets.length)];
       fs.symlinkSync(kind[rnd(kind.length)], s.at(s.name));
     } else {
       try { fs.unlinkSync(s.at(s.name)); } catch (e) { if (e.code !== 'ENOENT') throw e; }
-      fs.renameSync(s.at(s.away), s.at(s.name));
+      fs.renameSync(s.away, s.at(s.name));
       s.swapped = false;
     }
     swaps++;
@@ -59,13 +70,13 @@ for (const s of state) {
   if (!s.swapped) continue;
   try { fs.unlinkSync(s.at(s.name)); } catch { /* already gone */ }
   try {
-    fs.renameSync(s.at(s.away), s.at(s.name));
+    fs.renameSync(s.away, s.at(s.name));
     s.swapped = false;
   } catch (e) {
     errors++;
     firstError ??= `restoring ${s.name}: ${e.message}`;
   }
 }
-for (const fd of parents.values()) fs.closeSync(fd);
+for (const fd of [...parents.values(), parkFd]) fs.closeSync(fd);
 Atomics.store(ctl, 2, errors);
-parentPort.postMessage({ swaps, errors, firstError });
+parentPort.postMessage({ swaps, parkedOut, errors, firstError });

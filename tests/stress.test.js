@@ -7,7 +7,8 @@
 // share a directory onward with a task of their own and swap it for symlinks while that task
 // runs. Meanwhile a host thread (tests/stress-swapper.js) swaps directories under /w for
 // symlinks and back as fast as it can: to `..`, `../..`, `/`, the :ro mount's host path, the
-// outside canary directory, another task's root, and restores them.
+// outside canary directory, another task's root, and restores them; half the time the
+// directory waits out of the mount, beside the canary, while the link is in its place.
 //
 // Afterwards the host checks on its own: the canaries (random contents outside every mount)
 // are unchanged and in no task's output; the :ro mount is byte-identical and none of its
@@ -194,7 +195,7 @@ test(`stress: ${TASKS} tasks churn /w and /ro in parallel while the host swaps d
     const taskRoots = handles.map(([, h]) => path.join(s.tasks, h.id));
     swapper = new Worker(path.join(repo, 'tests/stress-swapper.js'), {
       workerData: {
-        w: s.w, control,
+        w: s.w, park: s.outside, control,
         slots: [...Array.from({ length: NSLOTS }, (_, k) => ({ parent: '', name: `swap${k}` })),
           { parent: 'swap0', name: 'in' }, { parent: 'swap1', name: 'in' }],
         relTargets: { top: ['..', '../..', '../../..', '.'], inner: ['..', '../..', '../../..', '../../../..'] },
@@ -329,7 +330,7 @@ test(`stress: ${TASKS} tasks churn /w and /ro in parallel while the host swaps d
     const mainOps = perTask.filter((t) => !t.name.startsWith('c')).map((t) => t.ops ?? 0);
     console.log(`# stress: ${TASKS} tasks + ${results.size - TASKS} started by tasks, maxConcurrency ${CONCURRENCY}, ${MS} ms of churn each (${2 * MS} ms for the ${PARENTS} that start tasks, ${CHILD_MS} ms for those); wall ${wall.toFixed(1)} s`);
     console.log(`# stress: ops per task min ${sorted[0]} median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted[sorted.length - 1]}, total ${ops.reduce((a, b) => a + b, 0)} (main tasks ${mainOps.reduce((a, b) => a + b, 0)}); checked attempts ${attempts}, escapes ${escapes}, wrong ${wrong}`);
-    console.log(`# stress: host swaps ${swaps.swaps} (${Math.round(swaps.swaps / wall)}/s over the wall time), swapper errors ${swaps.errors}; /w holds ${wEntries} entries after; fds: baseline ${fdBaseline}, at most ${fdMost}, after ${fdAfter}`);
+    console.log(`# stress: host swaps ${swaps.swaps} (${Math.round(swaps.swaps / wall)}/s over the wall time; ${swaps.parkedOut} times the directory parked out of the mount, beside the canary), swapper errors ${swaps.errors}; /w holds ${wEntries} entries after; fds: baseline ${fdBaseline}, at most ${fdMost}, after ${fdAfter}`);
     const kinds = new Map();
     for (const t of perTask) for (const [, k, v] of t.counts.matchAll(/(\w+)=(\d+)/g)) if (!/ms$|^s2$/.test(k)) kinds.set(k, (kinds.get(k) ?? 0) + Number(v));
     console.log(`# stress: ops per task ${perTask.map((t) => `${t.name}:${t.ops}`).join(' ')}`);

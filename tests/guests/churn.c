@@ -256,6 +256,20 @@ static void op_slot_fd(void) {
   char m[64];
   if (slurp(fd, 0, "marker", m, sizeof m) || strcmp(m, slot_marker)) n_slotmiss++;
   list_judged(fd, 0, fmt("a directory fd on %s", s));
+  /* A link to .. made in it leads to its parent in the guest's tree, even when the host has
+   * meanwhile moved the directory out of the mount (beside the canary). */
+  const char *u = fmt("u-%s-%u", ID, seq++);
+  if (__wasi_path_symlink("..", fd, u) == 0) {
+    __wasi_fd_t ufd;
+    n_symlink++;
+    (void)read_judged((int)fd, fmt("%s/marker", u), 0, fmt("a link to .. in a directory fd on %s", s));
+    if (open_dir(fd, u, &ufd) == 0) {
+      n_open++;
+      list_judged(ufd, 0, fmt("a link to .. in a directory fd on %s", s));
+      (void)__wasi_fd_close(ufd);
+    }
+    if (__wasi_path_unlink_file(fd, u) == 0) n_unlink++;
+  }
   __wasi_filestat_t st;
   forbidden(fmt("stat .. of a directory fd on %s", s), __wasi_path_filestat_get(fd, 0, "..", &st), __WASI_ERRNO_NOTCAPABLE, 0);
   forbidden(fmt("open ../marker from a directory fd on %s", s), slurp(fd, FOLLOW, "../marker", (char[64]){0}, 64), __WASI_ERRNO_NOTCAPABLE, 0);
