@@ -151,9 +151,11 @@ function report(out) {
 test(`stress: ${TASKS} tasks churn /w and /ro in parallel while the host swaps directories for symlinks under them`, { skip: !fs.existsSync('/proc/self/fd') && 'needs /proc/self/fd (Linux)', timeout: DEADLINE_MS + 60000 }, async () => {
   const t0 = Date.now();
   // Warm up once (the first worker start may open fds for good), then take the fd baseline.
-  const warm = new Runtime({ tasksDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-stress-warm-')) });
+  const warmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-stress-warm-'));
+  const warm = new Runtime({ tasksDir: warmDir });
   await warm.spawn({ module: path.join(repo, 'examples/hello.wasm') }).wait();
   await warm.close();
+  fs.rmSync(warmDir, { recursive: true, force: true });
   const fdBaseline = await settleFds();
 
   const s = scene();
