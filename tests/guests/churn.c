@@ -13,9 +13,9 @@
  *   churn child ID PARENT-ID MS TOKEN
  *       the task a `main` starts: churns in /s, reads and lists /s2, tries to write there, and
  *       churns in its own root.
- *   churn stale DIR PATH MS
- *       reads DIR/PATH over and over for MS ms and prints each change of answer (the host
- *       moves the directory holding it out of the mount meanwhile; see stale() below).
+ *   churn stale DIR MS PATH...
+ *       reads each DIR/PATH over and over for MS ms and prints each change of answer (the
+ *       host moves the directory holding it out of the mount meanwhile; see stale() below).
  *
  * What it may see: files it reads through /w hold W-..., SWAP-..., SHARE-... (written by the
  * tasks and the host into /w), or OWN-ID-.../TOKEN-ID-... (its own root: a symlink to `/` or
@@ -692,20 +692,23 @@ static void collect_child(int wait) {
   child_id = 0;
 }
 
-/* churn stale DIR PATH MS: reads DIR/PATH every millisecond for MS ms (after the first
- * read it creates DIR/ready, for the host to move things) and prints each change of answer:
- *   read N: ERRNO CONTENT */
-static int stale(const char *dir, const char *path, uint64_t ms) {
+/* churn stale DIR MS PATH...: reads each DIR/PATH every millisecond for MS ms (after the
+ * first round it creates DIR/ready, for the host to move things) and prints each change of
+ * answer:  read N PATH: ERRNO CONTENT */
+static int stale(const char *dir, uint64_t ms, int npaths, char **paths) {
   int d = find_preopen(dir);
   if (d < 0) return 2;
-  static char last[300], cur[300];
+  static char last[8][300], cur[300];
   char buf[256];
+  if (npaths > 8) npaths = 8;
   uint64_t t0 = now_ms();
   for (long i = 0; now_ms() - t0 < ms; i++) {
-    __wasi_errno_t e = slurp(d, 0, path, buf, sizeof buf);
-    snprintf(cur, sizeof cur, "%s %s", errname(e), e ? "" : printable(buf));
-    if (strcmp(cur, last)) printf("read %ld: %s\n", i, cur);
-    strcpy(last, cur);
+    for (int k = 0; k < npaths; k++) {
+      __wasi_errno_t e = slurp(d, 0, paths[k], buf, sizeof buf);
+      snprintf(cur, sizeof cur, "%s %s", errname(e), e ? "" : printable(buf));
+      if (strcmp(cur, last[k])) printf("read %ld %s: %s\n", i, paths[k], cur);
+      strcpy(last[k], cur);
+    }
     if (i == 0) (void)put_file(d, "ready", "W-ready");
     sleep_ms(1);
   }
@@ -716,7 +719,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   (void)__wasi_random_get((uint8_t *)&rs, sizeof rs);
   rs |= 1;
-  if (argc >= 5 && !strcmp(argv[1], "stale")) return stale(argv[2], argv[3], (uint64_t)atoi(argv[4]));
+  if (argc >= 5 && !strcmp(argv[1], "stale")) return stale(argv[2], (uint64_t)atoi(argv[3]), argc - 4, argv + 4);
   int child = argc >= 6 && !strcmp(argv[1], "child");
   if (!child && !(argc >= 6 && !strcmp(argv[1], "main"))) {
     printf("usage: churn main ID MS NSLOTS TOKEN [CHILD-SECRET CHILD-MS] | churn child ID PARENT-ID MS TOKEN\n");
