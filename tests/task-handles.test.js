@@ -63,6 +63,24 @@ for (const [name, args, maxTasks] of [
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 
+/** The process's open fds and what each names. */
+function openFds() {
+  const out = new Map();
+  for (const n of fs.readdirSync('/proc/self/fd')) {
+    try {
+      out.set(n, fs.readlinkSync(`/proc/self/fd/${n}`));
+    } catch {
+      // closed meanwhile (the listing's own fd)
+    }
+  }
+  return out;
+}
+
+/** The fds open now that were not open (to the same thing) in `before`. */
+function leftOpen(before) {
+  return [...openFds()].filter(([n, t]) => before.get(n) !== t).map(([n, t]) => `${n} -> ${t}`).join(', ');
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The fd count once it has come down to `target` (or stopped changing): stopped workers release their loop's fds a little later. */
@@ -83,6 +101,7 @@ test('every handle is closed once: the fd count returns to its baseline after sh
   await warm.spawn({ module: path.join(root, 'examples/hello.wasm') }).wait();
   await warm.close();
   const baseline = await settleFds();
+  const before = openFds();
 
   const registry = await Registry.open(tmp('home'));
   const rt = new Runtime({ registry, maxConcurrency: 2, maxTasksPerTree: 6, maxTaskDepth: 2 });
@@ -120,5 +139,5 @@ test('every handle is closed once: the fd count returns to its baseline after sh
   }
   const after = await settleFds(baseline);
   console.log(`# fd count: baseline ${baseline}, at most ${most} while tasks ran, ${after} after close`);
-  assert.ok(after <= baseline, `${after - baseline} fds left open`);
+  assert.ok(after <= baseline, `${after - baseline} fds left open: ${leftOpen(before)}`);
 });

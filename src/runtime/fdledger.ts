@@ -14,7 +14,7 @@ import fs from 'node:fs';
  * worker; the starter reads the bitmap only after the worker thread has stopped (terminate()
  * resolved), so nothing changes under it. A worker stopped between an open and its mark, or
  * between an unmark and its close, leaks that one fd (never a wrong close). Handles a worker
- * hands on (shareDir) are unmarked before they leave it: they then belong to the receiver.
+ * hands on (shareDir) stay marked until the starter claims them (claimFd).
  * Only hostfs opens fds in a worker (src/fs), and it does so through `fs.openSync`.
  */
 export const LEDGER_FDS = 1 << 16;
@@ -48,9 +48,21 @@ export function trackFds(buffer: SharedArrayBuffer): void {
   };
 }
 
-/** Unmarks an fd this worker hands on to another owner (a shared directory handle). */
-export function forgetFd(fd: number): void {
-  if (ledger !== null && fd >= 0 && fd < LEDGER_FDS) Atomics.and(ledger, fd >>> 5, ~(1 << (fd & 31)));
+/**
+ * In the starter, when a worker's message hands it a handle: takes the fd out of that worker's
+ * ledger, so it is the receiver's from now on. False when it was no longer marked (the ledger
+ * was already cleaned up, which closed it): then it must not be used, nor closed again.
+ *
+ * Why the receiver, not the sender, unmarks: a sender stopped between unmarking and posting
+ * would leak the fd, and one stopped between posting and unmarking would leave it marked, to
+ * be closed by the cleanup after the receiver may have closed it and its number been reused.
+ * The starter handles messages and cleans up on one thread, and stops listening to a worker
+ * in the same turn as its cleanup, so each handle is either claimed or closed, once.
+ */
+export function claimFd(buffer: SharedArrayBuffer, fd: number): boolean {
+  if (fd < 0 || fd >= LEDGER_FDS) return true; // never marked: the sender did not track it
+  const bit = 1 << (fd & 31);
+  return (Atomics.and(new Int32Array(buffer), fd >>> 5, ~bit) & bit) !== 0;
 }
 
 /** In the starter, after the worker has stopped: closes the fds it left open; how many. */

@@ -4,14 +4,19 @@ import { Errno, type Out, type TaskHost } from '../system/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { closeDirHandle, hostPathOf, shareDir, type DirHandle } from '../fs/hostfs.js';
 import type { MountConfig } from './config.js';
-import { forgetFd } from './fdledger.js';
 import type { TaskSpec } from './tasks.js';
 
 /**
  * What a guest's task request becomes on its way to the starter's queue. The handles in its
  * spec's mounts belong to the task from now on: the starter closes them when it settles.
  */
-export interface TaskRequest { handle: number; processId: string; spec: TaskSpec }
+export interface TaskRequest {
+  handle: number;
+  processId: string;
+  spec: TaskSpec;
+  /** Set by the starter when a handle of the spec could not be claimed (the sender was stopped): never run. */
+  lost?: boolean;
+}
 /** The starter's answer when a task has ended. */
 export interface TaskReply { handle: number; result: string }
 
@@ -87,8 +92,7 @@ export class GuestTasks implements TaskHost {
       if (this.counter) Atomics.sub(this.counter, 0, 1);
       return spec;
     }
-    // From here the handles are the task's: out of this worker's fd ledger (fdledger.ts).
-    for (const h of handles) forgetFd(h.fd);
+    // The handles stay in this worker's fd ledger until the starter claims them (fdledger.ts).
     const handle = this.next++;
     const processId = randomUUID();
     this.tasks.set(handle, { processId, result: null });

@@ -1,6 +1,6 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
-import { closeLeftFds, newLedger } from './fdledger.js';
+import { claimFd, closeLeftFds, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeShare } from './guest-tasks.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
@@ -49,16 +49,39 @@ export function startWorker(): Worker {
 }
 
 /**
- * Stops a worker and resolves once its thread has stopped, after closing the fds it left open:
+ * Stops a worker and resolves once its thread has stopped, after closing the fds it left open
+ * and calling `detach` (which stops the starter from listening to it):
  * only then may handles it borrowed be closed (their numbers could be reused at once). A
  * worker still loading its code is let finish first: Node's module loader, stopped mid-way,
  * leaves the files it was reading open.
  */
-export async function stopWorker(worker: Worker): Promise<void> {
+export async function stopWorker(worker: Worker, detach: () => void = () => {}): Promise<void> {
   await loaded.get(worker);
   await worker.terminate().catch(() => {});
   const ledger = ledgers.get(worker);
   if (ledger) closeLeftFds(ledger);
+  // In the same turn as the cleanup: no message of this worker is handled after it, so a
+  // handle it sent is either claimed before (claimHandles) or closed by it, never both.
+  detach();
+}
+
+/**
+ * Takes the directory handles a task request carries out of the sending worker's fd ledger
+ * (fdledger.ts, claimFd). A handle that can no longer be claimed was closed by the ledger's
+ * cleanup: it is dropped from the spec (never used, never closed again) and the request
+ * marked lost.
+ */
+function claimHandles(worker: Worker, req: TaskRequest): TaskRequest {
+  const ledger = ledgers.get(worker);
+  if (!ledger || !req.spec.mounts) return req;
+  let lost = false;
+  const mounts = req.spec.mounts.map((m) => {
+    if (!m.handle || claimFd(ledger, m.handle.fd)) return m;
+    lost = true;
+    const { handle: _gone, ...rest } = m;
+    return rest;
+  });
+  return lost ? { ...req, lost, spec: { ...req.spec, mounts } } : req;
 }
 
 /** Modules a worker keeps by key; past this it forgets them all (and the pool knows). */
@@ -147,10 +170,7 @@ export class WorkerPool {
           resolve(r);
           return;
         }
-        void stopWorker(worker).then(() => {
-          detach();
-          resolve(r);
-        });
+        void stopWorker(worker, detach).then(() => resolve(r));
       };
       // The guest's task calls: requests come with the worker's messages, replies go to a
       // port the worker reads synchronously, and a shared counter wakes it (Atomics.wait).
@@ -167,7 +187,7 @@ export class WorkerPool {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
         else if (msg.log) job.onLog?.(msg.log);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
-        else if (msg.task) job.tasks?.onTask(msg.task, reply);
+        else if (msg.task) job.tasks?.onTask(claimHandles(worker, msg.task), reply);
         else if (msg.taskCancel) job.tasks?.onCancel(msg.taskCancel);
         else if (msg.taskBlocked !== undefined) job.tasks?.onBlocked?.(msg.taskBlocked);
         else if (msg.taskLimit) job.tasks?.onLimit?.(msg.taskLimit);
@@ -205,13 +225,13 @@ export class WorkerPool {
       worker.unref();
       this.idle.push(worker);
     } else {
-      void worker.terminate();
+      void stopWorker(worker);
     }
   }
 
   /** Terminates the idle workers. */
   async close(): Promise<void> {
     const all = this.idle.splice(0);
-    await Promise.all(all.map((w) => w.terminate()));
+    await Promise.all(all.map((w) => stopWorker(w)));
   }
 }

@@ -97,8 +97,9 @@ export class TaskServer implements GuestTaskHandlers {
       closeSpecHandles(spec);
       this.owner.release();
     };
-    // A request posted just before the process was stopped: its parent is gone, so it never runs.
-    if (this.ended) return settle();
+    // A request posted just before the process was stopped: its parent is gone, so it never
+    // runs; nor one whose handles were lost with its stopped sender (pool.ts, claimHandles).
+    if (this.ended || req.lost) return settle();
     let h: TaskHandle;
     try {
       this.sink.place(req.processId, this.owner, this.depth + 1);
