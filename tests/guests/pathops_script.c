@@ -36,13 +36,20 @@
  * Native only (not under WASI): `pathops_script [--no-rules] [--root DIR [--ro-root]]
  * [--mount HOSTDIR:GUESTPATH[:ro]]... [SCRIPT|-]` first unshares the mount namespace,
  * bind-mounts DIR onto itself and each mount onto DIR/GUESTPATH (read-only when asked),
- * then chroots into DIR. It also knows the rules where wtm deliberately differs from a
- * chrooted kernel (wtm's RULES.md) and, instead of running such an operation, prints what
- * wtm must answer: `rule1 ENOTCAPABLE` (absolute path argument), `rule3 ENOTCAPABLE[|E]`
- * (the literal path climbs above its fd with `..`, also after links; E: an error the
- * kernel would report first for an earlier path argument, also accepted), `rule7 EPERM[|E]`
- * (symlink with an absolute target; E: the kernel's own error for that call, also accepted).
- * `--no-rules` turns that off (plain kernel answers; used to test the harness itself). */
+ * then chroots into DIR and opens the preopens. It also knows where wtm's RULES.md differs
+ * from a chrooted kernel and, for such an operation, prints what wtm must answer instead
+ * (without running it, or after undoing it), `ruleN E1|E2...` (any of them is right):
+ *   rule0 EBADF[|E]        the dir fd is not open (WASI checks it first; the kernel would
+ *                          ignore it for an absolute path)
+ *   rule1 ENOTCAPABLE[|E]  an absolute path argument
+ *   rule3 ENOTCAPABLE[|E]  the literal path climbs above its fd with `..`, also after links
+ *   rule6 ELOOP            open without following, with O_DIRECTORY, of a symlink (Linux:
+ *                          ENOTDIR)
+ *   rule7 EPERM[|E]        symlink with an absolute target (E: what the kernel says to the
+ *                          same call with a relative target, if it fails)
+ * `|E` for the second path of rename/link: the kernel's error for the first path, which the
+ * kernel reports first. `--no-rules` turns all that off (plain kernel answers; used to test
+ * the harness itself). */
 #ifndef __wasi__
 #define _GNU_SOURCE
 #endif
@@ -541,6 +548,10 @@ static int climbs(int base, const char *path) {
  * rule 1 or 3, and returns 1; returns 0 when the operation must be run for real. */
 static int refused(int base, const char *p, const char *also) {
   if (!g_rules) return 0;
+  if (base < 0) { /* not an open fd: BADF (the kernel would ignore it for an absolute path) */
+    printf("rule0 EBADF%s%s\n", also ? "|" : "", also ? also : "");
+    return 1;
+  }
   if (p[0] == '/' && strlen(p) < 4096) {
     printf("rule1 ENOTCAPABLE%s%s\n", also ? "|" : "", also ? also : "");
     return 1;
@@ -578,6 +589,21 @@ static void stat_summary(const struct xstat *st) {
   if (st->type == 'f') printf(" nlink=%lld", st->nlink);
   if (st->mtime >= T_BASE && st->mtime < T_BASE + T_SPAN) printf(" mt=%lld", st->mtime - T_BASE);
   printf("\n");
+}
+
+/* Prints an open's error. Rule 6: path_open without SYMLINK_FOLLOW on a symlink is LOOP,
+ * where Linux says ENOTDIR when O_DIRECTORY is given too. */
+static void open_error(int fd, const char *p, int flags, int e) {
+#ifndef __wasi__
+  size_t n = strlen(p);
+  struct stat st;
+  if (g_rules && e == ENOTDIR && (flags & O_NOFOLLOW) && (flags & O_DIRECTORY) && n > 0 &&
+      p[n - 1] != '/' && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    printf("rule6 ELOOP\n");
+    return;
+  }
+#endif
+  err_line(e);
 }
 
 static void op_stat(const char *b, const char *p, int nofollow) {
@@ -638,8 +664,9 @@ static void op_write(const char *b, const char *p, const char *fl, const char *d
 static void op_open(const char *b, const char *p, const char *fl) {
   int fd = base_fd(b);
   if (refused(fd, p, NULL)) return;
-  int f = x_openat(fd, p, open_flags(fl, O_RDONLY));
-  if (f < 0) return err_line(errno);
+  int flags = open_flags(fl, O_RDONLY);
+  int f = x_openat(fd, p, flags);
+  if (f < 0) return open_error(fd, p, flags, errno);
   struct xstat st;
   if (x_fstat(f, &st) != 0) err_line(errno);
   else stat_summary(&st);
@@ -651,8 +678,9 @@ static void op_opendir(const char *s, const char *b, const char *p, const char *
   if (i < 0 || i >= MAX_SLOTS) return err_line(EINVAL);
   int fd = base_fd(b);
   if (refused(fd, p, NULL)) return;
-  int f = x_openat(fd, p, O_RDONLY | O_DIRECTORY | (has(fl, 'n') ? O_NOFOLLOW : 0));
-  if (f < 0) return err_line(errno);
+  int flags = O_RDONLY | O_DIRECTORY | (has(fl, 'n') ? O_NOFOLLOW : 0);
+  int f = x_openat(fd, p, flags);
+  if (f < 0) return open_error(fd, p, flags, errno);
   if (g_slots[i] >= 0) x_close(g_slots[i]);
   g_slots[i] = f;
   printf("ok\n");
@@ -822,6 +850,15 @@ static void sandbox(const char *root, int ro_root, char **mounts, int nmounts) {
     die("remount ro", root);
   if (chroot(root) != 0) die("chroot", root);
   if (chdir("/") != 0) die("chdir", "/");
+  /* The preopens are opened now, as a runtime opens them before the guest starts (a script
+   * may rename what leads to them). */
+  preopen_fd("/");
+  for (int i = 0; i < nmounts; i++) {
+    char *guest = strchr(mounts[i], ':') + 1, *end = strchr(guest, ':');
+    char name[4096];
+    snprintf(name, sizeof name, "%.*s", end ? (int)(end - guest) : (int)strlen(guest), guest);
+    preopen_fd(name);
+  }
 }
 #endif
 
