@@ -92,9 +92,14 @@ function pathArb() {
     { weight: 1, arbitrary: fc.constant('') },
     { weight: 3, arbitrary: name.map((n) => `${n}/..`) },
   );
+  const segs = fc.tuple(fc.array(seg, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 9 }))
+    .map(([list, r]) => list.join('/') + (r < 1 ? '/' : ''));
   return fc.oneof(
-    { weight: 40, arbitrary: fc.tuple(fc.array(seg, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.integer({ min: 0, max: 9 }))
-      .map(([segs, slash, r]) => segs.join('/') + (slash && r < 2 ? '/' : '')) },
+    { weight: 40, arbitrary: segs },
+    // Mount points and the directories holding them (rename, rmdir, `..` across them).
+    // Any name in place of the first component, so that they are also found after a rename.
+    { weight: 6, arbitrary: fc.tuple(fc.constantFrom('a', 'm1', 'b'), anyName, fc.constantFrom('', '/m2', '/b', '/b/m3', '/c', '/c/m4', '/m2/..'), fc.option(segs, { freq: 2 }))
+      .map(([first, other, tail, rest]) => `${tail === '' ? first : other}${tail}${rest === null ? '' : `/${rest}`}`) },
     { weight: 2, arbitrary: fc.constantFrom('.', '..', '', '/', '/a', '/m1/a', '/..') },
     { weight: 1, arbitrary: fc.constantFrom(...HOST_PATHS) },
     // Over 4096 bytes (NAMETOOLONG), and a component over 255 bytes.
@@ -382,9 +387,9 @@ export function agrees(k, w) {
  * wtm-failed, native-failed. `plant` changes what wtm is given, to show the harness sees it.
  * `ignore` (a RegExp, exploration only): a result problem whose `CLASS :: TEXT` (see
  * problemClass) matches it ends the case without failing it (later results and trees depend
- * on it).
+ * on it). `all`: report every result that disagrees, not only the first.
  */
-export async function runCase(c, { bin, runtime, module, plant = null, ignore = null, keep = false, twin = false, worker = false }) {
+export async function runCase(c, { bin, runtime, module, plant = null, ignore = null, keep = false, twin = false, worker = false, all = false }) {
   const env = layout(c);
   const problems = [];
   try {
@@ -425,7 +430,7 @@ export async function runCase(c, { bin, runtime, module, plant = null, ignore = 
           break;
         }
         problems.push(p);
-        break;
+        if (!all) break;
       }
     }
     if (!stopped && problems.length === 0 && (w.code !== 0 || wl.length !== kl.length + 1 || wl.at(-1) !== 'done')) {
@@ -507,4 +512,71 @@ export function problemClass(c, p) {
   const bases = op[0] === 'opendir' || op[0] === 'symlink' ? [op[2]] : op[0] === 'rename' || op[0] === 'link' ? [op[1], op[3]] : [op[1]];
   const ro = bases.some((b) => (b === '/' ? c.root.ro : c.mounts.find((x) => x.guest === b)?.ro));
   return `${op[0]}: kernel ${short(m[2])} / wtm ${short(m[1])}${ro ? ' [ro fd]' : ''}`;
+}
+
+/**
+ * Shrinks a failing case further than fast-check does (it shrinks inside its generators and
+ * may keep an operation or an entry that plays no part): greedily drops operations, mounts,
+ * tree entries (whole directories first) and `:ro` flags while `stillFails(case)` holds.
+ * Bounded by `budgetMs`; `parts` limits what is tried.
+ */
+export async function minimize(c, stillFails, { budgetMs = 10000, parts = ['ops', 'mounts', 'tree', 'ro'] } = {}) {
+  const end = Date.now() + budgetMs;
+  let best = c;
+  const attempt = async (candidate) => {
+    if (Date.now() > end) return false;
+    const n = normalizeCase(candidate);
+    if (!(await stillFails(n))) return false;
+    best = n;
+    return true;
+  };
+  const entryPaths = () => {
+    const out = [];
+    const walk = (list, prefix) => list.forEach((e, i) => {
+      out.push([...prefix, i]);
+      if (e.kind === 'd') walk(e.children, [...prefix, i]);
+    });
+    [best.root.tree, ...best.mounts.map((m) => m.tree)].forEach((list, t) => walk(list, [t]));
+    return out;
+  };
+  for (let changed = true; changed && Date.now() < end;) {
+    changed = false;
+    if (parts.includes('ops')) {
+      for (let i = best.ops.length - 1; i >= 0 && best.ops.length > 1; i--) {
+        if (await attempt({ ...best, ops: best.ops.filter((_, j) => j !== i) })) changed = true;
+      }
+    }
+    if (parts.includes('mounts')) {
+      for (let i = best.mounts.length - 1; i >= 0 && best.mounts.length > 1; i--) {
+        if (await attempt({ ...best, mounts: best.mounts.filter((_, j) => j !== i) })) changed = true;
+      }
+    }
+    if (parts.includes('tree')) {
+      // Outermost entries first (a directory goes with all it holds); rescan after each removal.
+      for (let k = 0, paths = entryPaths(); k < paths.length && Date.now() < end; k++) {
+        const copy = structuredClone(best);
+        let list = [copy.root.tree, ...copy.mounts.map((m) => m.tree)][paths[k][0]];
+        for (const i of paths[k].slice(1, -1)) list = list[i].children;
+        list.splice(paths[k].at(-1), 1);
+        if (await attempt(copy)) {
+          changed = true;
+          paths = entryPaths();
+          k = -1;
+        }
+      }
+    }
+    if (parts.includes('ro')) {
+      if (best.root.ro && (await attempt({ ...best, root: { ...best.root, ro: false } }))) changed = true;
+      for (let i = 0; i < best.mounts.length; i++) {
+        if (best.mounts[i].ro && (await attempt({ ...best, mounts: best.mounts.map((m, j) => (j === i ? { ...m, ro: false } : m)) }))) changed = true;
+      }
+    }
+  }
+  return best;
+}
+
+/** The class of a case's first problem (what `minimize` keeps failing the same way). */
+export function firstClass(c, problems) {
+  const p = problems.find((x) => x.kind !== 'note');
+  return p ? `${p.kind}:${p.cls ?? problemClass(c, p)}` : null;
 }

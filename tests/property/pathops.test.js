@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { Runtime } from '../../dist/index.js';
-import { agrees, buildNative, caseArb, describeCase, guestWasm, layout, normalizeCase, runCase, treeLines } from './pathops-harness.js';
+import { directedCases } from './directed-cases.js';
+import { agrees, buildNative, caseArb, describeCase, firstClass, guestWasm, layout, minimize, normalizeCase, runCase, treeLines } from './pathops-harness.js';
 
 const env = process.env;
 const SEED = env.WTM_PROPERTY_SEED !== undefined ? Number(env.WTM_PROPERTY_SEED) : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0;
@@ -173,12 +174,24 @@ test('harness: planted discrepancies are caught (results, trees, :ro, canaries, 
 test('harness: native against itself agrees, and a planted bug is found and shrunk (fast-check)', { skip }, async () => {
   const twin = { bin: native.bin, runtime, module, twin: true };
   // No false alarms: the same case twice on the kernel gives the same results and trees.
-  const clean = await fc.check(fc.asyncProperty(caseArb(), async (c) => (await runCase(c, twin)).length === 0), { seed: 42, numRuns: 25 });
+  const clean = await fc.check(fc.asyncProperty(caseArb(), async (c) => (await runCase(c, twin)).length === 0), { seed: 42, numRuns: 20 });
   assert.equal(clean.failed, false, clean.counterexample && describeCase(clean.counterexample[0]));
   // A planted bug (ENOENT reported as EACCES) is found and shrunk to a single operation.
   const r = await fc.check(fc.asyncProperty(caseArb(), async (c) => (await runCase(c, { ...twin, plant: 'flip-result' })).length === 0), { seed: 42, numRuns: 100 });
   assert.equal(r.failed, true, 'the planted bug was not found');
-  assert.equal(r.counterexample[0].ops.length, 1, describeCase(r.counterexample[0]));
+  const small = await minimize(r.counterexample[0], async (c) => (await runCase(c, { ...twin, plant: 'flip-result' })).length > 0, { parts: ['ops'] });
+  assert.equal(small.ops.length, 1, describeCase(small));
+  assert.match(small.ops[0].join(' '), /./);
+});
+
+test('wtm agrees with the kernel on hand-picked cases (directed-cases.js)', { skip }, async (t) => {
+  for (const [title, dc] of directedCases) {
+    await t.test(title, async () => {
+      const c = normalizeCase(dc);
+      const problems = await runCase(c, { bin: native.bin, runtime, module, all: true });
+      assert.deepEqual(problems.map((p) => p.text), [], describeCase(c));
+    });
+  }
 });
 
 test('wtm agrees with the kernel on random trees and path operations', { skip, timeout: 600000 }, async (t) => {
@@ -197,10 +210,13 @@ test('wtm agrees with the kernel on random trees and path operations', { skip, t
   });
   t.diagnostic(`${ran} cases (with shrinking) in ${Date.now() - started} ms`);
   if (!r.failed) return;
-  const c = r.counterexample[0];
-  const again = await runCase(c, { bin: native.bin, runtime, module, ignore: IGNORE, worker: WORKER });
+  // fast-check's shrinking, then ours: drop what plays no part, keeping the same first problem.
+  const ctx = { bin: native.bin, runtime, module, ignore: IGNORE, worker: WORKER };
+  const want = firstClass(r.counterexample[0], await runCase(r.counterexample[0], ctx));
+  const c = want ? await minimize(r.counterexample[0], async (x) => firstClass(x, await runCase(x, ctx)) === want) : r.counterexample[0];
+  const again = await runCase(c, ctx);
   assert.fail([
-    `wtm and the kernel disagree (seed ${r.seed}, path "${r.counterexamplePath}", shrunk ${r.numShrinks} times).`,
+    `wtm and the kernel disagree (seed ${r.seed}, path "${r.counterexamplePath}", shrunk ${r.numShrinks} times, then minimized).`,
     `Reproduce: WTM_PROPERTY_SEED=${r.seed} WTM_PROPERTY_PATH="${r.counterexamplePath}" node --test tests/property/pathops.test.js`,
     describeCase(c),
     'problems:',

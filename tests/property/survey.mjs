@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { Runtime } from '../../dist/index.js';
-import { buildNative, caseArb, describeCase, guestWasm, problemClass, runCase } from './pathops-harness.js';
+import { buildNative, caseArb, describeCase, firstClass, guestWasm, minimize, problemClass, runCase } from './pathops-harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +67,8 @@ if (!values['no-shrink']) {
       console.log('(not reproduced)');
       continue;
     }
-    const c = r.counterexample[0];
+    const want = firstClass(r.counterexample[0], await runCase(r.counterexample[0], ctx));
+    const c = await minimize(r.counterexample[0], async (x) => firstClass(x, await runCase(x, ctx)) === want);
     console.log(describeCase(c));
     const p = (await runCase(c, ctx)).filter((x) => x.kind !== 'note');
     for (const x of p) console.log(`problem: ${x.text}`);
