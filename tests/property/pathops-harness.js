@@ -384,7 +384,8 @@ export function agrees(k, w) {
 /**
  * Runs one case on both sides and returns what disagrees: [] when wtm and the kernel agree.
  * Each problem is { kind, text }; kinds: result, tree, outside, canary-read, canary-named,
- * wtm-failed, native-failed. `plant` changes what wtm is given, to show the harness sees it.
+ * wtm-failed, native-failed, oracle (the native helper's rule-3 walk contradicts the kernel's
+ * own RESOLVE_BENEATH). `plant` changes what wtm is given, to show the harness sees it.
  * `ignore` (a RegExp, exploration only): a result problem whose `CLASS :: TEXT` (see
  * problemClass) matches it ends the case without failing it (later results and trees depend
  * on it). `all`: report every result that disagrees, not only the first.
@@ -417,6 +418,8 @@ export async function runCase(c, { bin, runtime, module, plant = null, ignore = 
       return problems;
     }
     const kl = n.stdout.split('\n').slice(0, -2);
+    const oracle = kl.findIndex((l) => l.startsWith('oracle-error'));
+    if (oracle >= 0) problems.push({ kind: 'oracle', text: `the harness's rule-3 oracle is wrong at op ${oracle + 1} ${opText(c.ops[oracle], env)}: ${kl[oracle]}` });
     const wl = w.stdout.split('\n');
     if (wl.at(-1) === '') wl.pop();
     let stopped = false;
