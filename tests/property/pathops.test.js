@@ -90,6 +90,8 @@ test('native side: the chroot holds, mounts are real, :ro is read-only (helper w
     assert.equal(out[6], `ok n=7 h=${out[6].split('h=')[1]}`);
     assert.match(out[6], /"ro file"/);
     assert.deepEqual(treeLines(side.mounts[0].host), before, 'the read-only mount changed');
+    // A read-only root (--ro-root) is read-only too.
+    assert.deepEqual(nativeRun(side, 'mkdir\t/\tx\nunlink\t/\tf\n', ['--no-rules', '--ro-root']), ['err EROFS', 'err EROFS', 'done']);
     // The mount lived only in the helper's namespace: on the host the mount point shows the shadowed canary.
     assert.deepEqual(fs.readdirSync(path.join(side.root, 'a/m1')).map((n) => n.replace(/[0-9a-f]+$/, '')), ['shadow-']);
     assert.deepEqual(fs.readdirSync(path.join(e.tmp, 'outside')), [e.canaryName]);
