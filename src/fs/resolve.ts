@@ -18,7 +18,10 @@ export const PATH_MAX = 4096;
 export interface Resolved {
   /** Held until the scope of the call ends (Vfs.enter/leave). */
   parent: DirNode;
-  /** A single name, or `.` when the path names a directory of the walk itself. */
+  /**
+   * A single name, or `.` when the path names a directory of the walk itself (`self`; for a
+   * final `..`, `parent` is the directory it was looked up in, as Linux's parent is).
+   */
   name: string;
   /** The path ended in `/` (the last component must be a directory; a link there is followed). */
   trailingSlash: boolean;
@@ -30,6 +33,8 @@ export interface Resolved {
   self: DirNode | null;
   /** The last component's lstat errno when `final` took it (-1: not taken). */
   lstat: number;
+  /** The path ended in `..` (rmdir answers NOTEMPTY there, INVAL for `.`). */
+  dotdot: boolean;
 }
 
 function isAbsolute(p: string): boolean {
@@ -130,7 +135,7 @@ export class Lookup {
       const last = i === end - 1;
       let top = stack[stack.length - 1]!;
       if (name === '' || name === '.') {
-        if (last) return { parent: top, name: '.', trailingSlash, self: top, lstat: -1 };
+        if (last) return { parent: top, name: '.', trailingSlash, self: top, lstat: -1, dotdot: false };
         continue;
       }
       if (name === '..') {
@@ -138,6 +143,8 @@ export class Lookup {
         // wasmtime), and that holds wherever links took the walk: what counts is where the
         // walk is, not how many names the argument has spelled.
         if (i >= literalFrom && !strictlyBelow(top.path, this.startPath)) return -Errno.NOTCAPABLE;
+        // A final `..` is looked up in this directory (Linux's parent of the last component).
+        const lookedUpIn = top;
         if (stack.length > 1) {
           stack.pop();
         } else {
@@ -148,10 +155,10 @@ export class Lookup {
           stack[0] = up;
         }
         top = stack[stack.length - 1]!;
-        if (last) return { parent: top, name: '.', trailingSlash, self: top, lstat: -1 };
+        if (last) return { parent: lookedUpIn, name: '.', trailingSlash, self: top, lstat: -1, dotdot: true };
         continue;
       }
-      if (last) return { parent: top, name, trailingSlash, self: this.mountRoot(top, name), lstat: -1 };
+      if (last) return { parent: top, name, trailingSlash, self: this.mountRoot(top, name), lstat: -1, dotdot: false };
       const next = vfs.child(top, name, this.mark);
       if (typeof next !== 'number') {
         stack.push(next);

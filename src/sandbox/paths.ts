@@ -49,17 +49,32 @@ export class PathCalls {
     return e.dir;
   }
 
-  /** Resolves `path` from `fd` in lookup `l`; with `follow` (or a trailing `/`) a final link is followed. */
+  /**
+   * Resolves `path` from `fd` in lookup `l`, as Linux's path walk does for calls that look a
+   * path up (stat, open, utimes, readlink, a link's source): a final link is followed with
+   * `follow`, and always when the path ends in `/`.
+   */
   private resolve(l: Lookup, fd: number, right: number, path: string, follow: boolean): Resolved | number {
     const start = this.dirOf(fd, right);
     if (typeof start === 'number') return start;
     return l.final(start, path, follow, this.scratch);
   }
 
+  /**
+   * Resolves `path` from `fd` to its parent and last name, never following a final link, even
+   * with a trailing `/`: as Linux does for calls that create or remove the last name (mkdir,
+   * rmdir, unlink, symlink, rename, a link's target).
+   */
+  private resolveParent(l: Lookup, fd: number, right: number, path: string): Resolved | number {
+    const start = this.dirOf(fd, right);
+    if (typeof start === 'number') return start;
+    return l.resolve(start, path);
+  }
+
   pathCreateDirectory(fd: number, path: string): number {
     const l = new Lookup(this.vfs);
     try {
-      const r = this.resolve(l, fd, Rights.PATH_CREATE_DIRECTORY, path, false);
+      const r = this.resolveParent(l, fd, Rights.PATH_CREATE_DIRECTORY, path);
       if (typeof r === 'number') return -r;
       if (r.self !== null) return Errno.EXIST;
       return r.parent.dir.mkdir(r.name);
@@ -107,27 +122,26 @@ export class PathCalls {
   pathLink(oldFd: number, oldFlags: number, oldPath: string, newFd: number, newPath: string): number {
     const l = new Lookup(this.vfs);
     try {
+      // Linux's order: the source must exist (with `/`, as a directory), then the target must
+      // not, then the two must share a mount, and only then is a directory source PERM.
       const from = this.resolve(l, oldFd, Rights.PATH_LINK_SOURCE, oldPath, (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0);
       if (typeof from === 'number') return -from;
-      const to = this.resolve(l, newFd, Rights.PATH_LINK_TARGET, newPath, false);
+      let sourceIsDir = true;
+      if (from.self === null) {
+        const e = from.lstat >= 0 ? from.lstat : from.parent.dir.lstat(from.name, this.scratch);
+        if (e !== 0) return e;
+        sourceIsDir = this.scratch.filetype === Filetype.DIRECTORY;
+        if (from.trailingSlash && !sourceIsDir) return Errno.NOTDIR;
+      }
+      const to = this.resolveParent(l, newFd, Rights.PATH_LINK_TARGET, newPath);
       if (typeof to === 'number') return -to;
-      if (from.self !== null) return Errno.PERM;
       if (to.self !== null) return Errno.EXIST;
-      if (from.trailingSlash || to.trailingSlash) {
-        // As Linux: a directory source is PERM; `new/` names a directory that cannot be made.
-        const e = from.parent.dir.lstat(from.name, this.scratch);
-        if (e !== 0) return e;
-        if (this.scratch.filetype === Filetype.DIRECTORY) return Errno.PERM;
-        if (from.trailingSlash) return Errno.NOTDIR;
-        return to.parent.dir.lstat(to.name, this.scratch) === 0 ? Errno.EXIST : Errno.NOENT;
-      }
-      if (from.parent.mount !== to.parent.mount) {
-        // XDEV, after what Linux finds first: a missing source, an existing or read-only target.
-        const e = from.parent.dir.lstat(from.name, this.scratch);
-        if (e !== 0) return e;
-        if (to.parent.dir.lstat(to.name, this.scratch) === 0) return Errno.EXIST;
-        return to.parent.mount.readonly ? Errno.ROFS : Errno.XDEV;
-      }
+      const te = to.parent.dir.lstat(to.name, this.scratch);
+      if (te === 0) return Errno.EXIST;
+      if (te !== Errno.NOENT) return te;
+      if (to.trailingSlash) return Errno.NOENT;
+      if (from.parent.mount !== to.parent.mount) return to.parent.mount.readonly ? Errno.ROFS : Errno.XDEV;
+      if (sourceIsDir) return to.parent.mount.readonly ? Errno.ROFS : Errno.PERM;
       return from.parent.dir.link(from.name, to.parent.dir, to.name);
     } finally {
       l.done();
@@ -177,15 +191,17 @@ export class PathCalls {
   private openAt(r: Resolved, flags: number, base: number, inheriting: number, fdflags: number): number {
     const write = (flags & OpenFlags.WRITE) !== 0;
     const exclusive = (flags & (OpenFlags.CREATE | OpenFlags.EXCL)) === (OpenFlags.CREATE | OpenFlags.EXCL);
+    // `name/` with CREAT: Linux answers ISDIR before anything else (it would have to create a
+    // directory); `.`, `..` and mount points without the slash go on below.
+    if (r.trailingSlash && (flags & OpenFlags.CREATE) && r.name !== '.') return -Errno.ISDIR;
     if (r.self !== null) {
       if (exclusive) return -Errno.EXIST;
-      if (write) return -Errno.ISDIR;
+      // A directory is never created nor written by open (Linux: EISDIR for O_CREAT too).
+      if (write || (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
       const own = this.vfs.reopen(r.self);
       if (typeof own === 'number') return own;
       return this.addDir(own, base, inheriting, fdflags);
     }
-    // `name/` with CREAT: Linux answers ISDIR (it would have to create a directory).
-    if (r.trailingSlash && (flags & OpenFlags.CREATE)) return -Errno.ISDIR;
     const h = r.parent.dir.open(r.name, r.trailingSlash ? flags | OpenFlags.DIRECTORY : flags);
     // CREAT|EXCL never follows: an existing link is EXIST.
     if (h === -Errno.LOOP && exclusive) return -Errno.EXIST;
@@ -215,7 +231,11 @@ export class PathCalls {
       const r = this.resolve(l, fd, Rights.PATH_READLINK, path, false);
       if (typeof r === 'number') return -r;
       if (r.self !== null) return Errno.INVAL;
-      if (r.trailingSlash) return Errno.NOTDIR;
+      if (r.trailingSlash) {
+        // `name/` was followed to what it names, which must be a directory: never a link.
+        if (r.lstat !== 0) return r.lstat;
+        return this.scratch.filetype === Filetype.DIRECTORY ? Errno.INVAL : Errno.NOTDIR;
+      }
       return r.parent.dir.readlink(r.name, out);
     } finally {
       l.done();
@@ -225,9 +245,11 @@ export class PathCalls {
   pathRemoveDirectory(fd: number, path: string): number {
     const l = new Lookup(this.vfs);
     try {
-      const r = this.resolve(l, fd, Rights.PATH_REMOVE_DIRECTORY, path, false);
+      const r = this.resolveParent(l, fd, Rights.PATH_REMOVE_DIRECTORY, path);
       if (typeof r === 'number') return -r;
-      if (r.name === '.') return Errno.INVAL;
+      // Linux: `.` is INVAL, `..` NOTEMPTY (its directory holds at least what the path came through).
+      if (r.name === '.') return r.dotdot ? Errno.NOTEMPTY : Errno.INVAL;
+      if (r.parent.mount.readonly) return Errno.ROFS;
       // A mount point, or a directory holding one, stays (mounts live at fixed guest paths).
       if (r.self !== null || this.vfs.holdsMount(childPath(r))) return Errno.BUSY;
       const e = r.parent.dir.rmdir(r.name);
@@ -241,16 +263,18 @@ export class PathCalls {
   pathRename(fd: number, oldPath: string, newFd: number, newPath: string): number {
     const l = new Lookup(this.vfs);
     try {
-      const from = this.resolve(l, fd, Rights.PATH_RENAME_SOURCE, oldPath, false);
+      // Linux's order: both parents, then one mount, then `.`/`..`, then the names themselves.
+      const from = this.resolveParent(l, fd, Rights.PATH_RENAME_SOURCE, oldPath);
       if (typeof from === 'number') return -from;
-      const to = this.resolve(l, newFd, Rights.PATH_RENAME_TARGET, newPath, false);
+      const to = this.resolveParent(l, newFd, Rights.PATH_RENAME_TARGET, newPath);
       if (typeof to === 'number') return -to;
+      if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
       if (from.name === '.' || to.name === '.') return Errno.BUSY;
+      if (from.parent.mount.readonly) return Errno.ROFS;
       const fromPath = childPath(from);
       const toPath = childPath(to);
       // Mounts live at fixed guest paths: a mount point, or a directory holding one, stays.
       if (from.self !== null || to.self !== null || this.vfs.holdsMount(fromPath) || this.vfs.holdsMount(toPath)) return Errno.BUSY;
-      if (from.parent.mount !== to.parent.mount) return Errno.XDEV;
       if (from.trailingSlash || to.trailingSlash) {
         // `a/` must name a directory: a file renamed with a trailing slash is NOTDIR.
         const e = from.parent.dir.lstat(from.name, this.scratch);
@@ -268,7 +292,7 @@ export class PathCalls {
   pathSymlink(target: string, fd: number, path: string): number {
     const l = new Lookup(this.vfs);
     try {
-      const r = this.resolve(l, fd, Rights.PATH_SYMLINK, path, false);
+      const r = this.resolveParent(l, fd, Rights.PATH_SYMLINK, path);
       if (typeof r === 'number') return -r;
       // Why: a guest-made link with an absolute target is refused, as wasmtime does.
       if (target.charCodeAt(0) === 47) return Errno.PERM;
@@ -288,12 +312,14 @@ export class PathCalls {
   pathUnlinkFile(fd: number, path: string): number {
     const l = new Lookup(this.vfs);
     try {
-      const r = this.resolve(l, fd, Rights.PATH_UNLINK_FILE, path, false);
+      const r = this.resolveParent(l, fd, Rights.PATH_UNLINK_FILE, path);
       if (typeof r === 'number') return -r;
       if (r.self !== null) return Errno.ISDIR;
+      if (r.parent.mount.readonly) return Errno.ROFS;
       if (r.trailingSlash) {
-        // The lookup took the lstat (and followed a link there).
-        if (r.lstat !== 0) return r.lstat;
+        // `name/` (never followed): a directory is ISDIR, anything else that exists NOTDIR.
+        const e = r.parent.dir.lstat(r.name, this.scratch);
+        if (e !== 0) return e;
         return this.scratch.filetype === Filetype.DIRECTORY ? Errno.ISDIR : Errno.NOTDIR;
       }
       return r.parent.dir.unlink(r.name);

@@ -47,6 +47,8 @@
  *                          ENOTDIR)
  *   rule7 EPERM[|E]        symlink with an absolute target (E: what the kernel says to the
  *                          same call with a relative target, if it fails)
+ *   rule9 EBUSY|EXDEV      rmdir or rename of a directory that holds a mount point (Linux:
+ *                          NOTEMPTY, or the mount moves with a rename; EXDEV across mounts)
  * `|E` for the second path of rename/link: the kernel's error for the first path, which the
  * kernel reports first. `--no-rules` turns all that off (plain kernel answers; used to test
  * the harness itself). */
@@ -574,6 +576,55 @@ static int refused(int base, const char *p, const char *also) {
   return 0;
 }
 
+/* The guest paths of the mounts (--mount), for rule 9. */
+static const char *g_mount_paths[64];
+static int g_nmount_paths;
+
+/* The last component of `p` (trailing slashes aside) is a name, not `.` or `..`. */
+static int names_a_name(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0) return 0; /* the kernel's ENOENT */
+  while (n > 1 && p[n - 1] == '/') n--;
+  size_t b = n;
+  while (b > 0 && p[b - 1] != '/') b--;
+  return !((n - b == 1 && p[b] == '.') || (n - b == 2 && p[b] == '.' && p[b + 1] == '.'));
+}
+
+/* The directory holding the last component of `p` exists (the kernel's first lookup). */
+static int parent_exists(int base, const char *p) {
+  char d[4200];
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/') n--;
+  while (n > 0 && p[n - 1] != '/') n--;
+  if (n == 0) return 1;
+  snprintf(d, sizeof d, "%.*s", (int)n, p);
+  struct stat st;
+  return fstatat(base, d, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Rule 9: is `p` (from `base`, its last component not followed) a directory that strictly
+ * holds a mount point? Compared by identity with every ancestor of every mount point but `/`. */
+static int holds_mount(int base, const char *p) {
+  struct stat st, a;
+  /* Only a last component that is a name: `.` and `..` get the kernel's own answers first. */
+  if (!names_a_name(p)) return 0;
+  /* Without its trailing slashes: rmdir and rename never follow a final link. */
+  char q[4200];
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/') n--;
+  snprintf(q, sizeof q, "%.*s", (int)n, p);
+  if (!g_rules || fstatat(base, q, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  for (int i = 0; i < g_nmount_paths; i++) {
+    char anc[4096];
+    snprintf(anc, sizeof anc, "%s", g_mount_paths[i]);
+    for (char *slash = strrchr(anc, '/'); slash && slash != anc; slash = strrchr(anc, '/')) {
+      *slash = 0;
+      if (stat(anc, &a) == 0 && a.st_dev == st.st_dev && a.st_ino == st.st_ino) return 1;
+    }
+  }
+  return 0;
+}
+
 /* For the second path argument of rename/link: the kernel looks the first one up before the
  * second, so wtm may report the first one's error instead of NOTCAPABLE. */
 static const char *first_error(int base, const char *p, int follow) {
@@ -585,6 +636,9 @@ static const char *first_error(int base, const char *p, int follow) {
 }
 #else
 static int refused(int base, const char *p, const char *also) { return 0; }
+static int holds_mount(int base, const char *p) { return 0; }
+static int names_a_name(const char *p) { return 1; }
+static int parent_exists(int base, const char *p) { return 1; }
 static const char *first_error(int base, const char *p, int follow) { return NULL; }
 #endif
 
@@ -729,6 +783,10 @@ static void op_ls(const char *b, const char *p) {
 static void op_simple(const char *op, const char *b, const char *p) {
   int fd = base_fd(b);
   if (refused(fd, p, NULL)) return;
+  if (strcmp(op, "rmdir") == 0 && holds_mount(fd, p)) {
+    printf("rule9 EBUSY|EXDEV|EROFS\n");
+    return;
+  }
   int r = strcmp(op, "mkdir") == 0 ? x_mkdirat(fd, p) : x_unlinkat(fd, p, strcmp(op, "rmdir") == 0);
   if (r != 0) return err_line(errno);
   printf("ok\n");
@@ -741,6 +799,11 @@ static void op_two(const char *op, const char *b1, const char *p1, const char *b
   int follow = is_link && has(fl, 'f');
   if (refused(fd1, p1, NULL)) return;
   if (refused(fd2, p2, first_error(fd1, p1, follow))) return;
+  if (!is_link && (holds_mount(fd1, p1) || holds_mount(fd2, p2)) && names_a_name(p1) && names_a_name(p2) &&
+      parent_exists(fd1, p1) && parent_exists(fd2, p2)) {
+    printf("rule9 EBUSY|EXDEV|EROFS\n");
+    return;
+  }
   int r = is_link ? x_linkat(fd1, p1, fd2, p2, follow) : x_renameat(fd1, p1, fd2, p2);
   if (r != 0) return err_line(errno);
   printf("ok\n");
@@ -869,6 +932,7 @@ static void sandbox(const char *root, int ro_root, char **mounts, int nmounts) {
     char name[4096];
     snprintf(name, sizeof name, "%.*s", end ? (int)(end - guest) : (int)strlen(guest), guest);
     preopen_fd(name);
+    if (g_nmount_paths < 64) g_mount_paths[g_nmount_paths++] = strdup(name);
   }
 }
 #endif
