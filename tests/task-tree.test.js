@@ -17,6 +17,8 @@ const wtm = path.join(root, 'bin/wtm.js');
 const text = (b) => Buffer.from(b).toString('utf8');
 const cli = (env, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 120000, env: { ...process.env, ...env } });
 
+const bounds = path.join(root, 'tests/guests/bounds.wasm');
+
 /** A directory holding bomb.wasm, shared read-only by every copy at /w. */
 function bombDir() {
   const w = tmp('bomb');
@@ -30,7 +32,7 @@ for (const [mode, flags, message] of [
   ['sleep', ['--max-tasks', '2'], /the main process ended and left 2 tasks queued or running: cancelled/],
   ['wait', ['--max-tasks', '2'], /a deadlock\): the tree's queued tasks were cancelled/],
   ['wait', ['--max-tasks', '6'], /a deadlock\): the tree's queued tasks were cancelled/],
-  ['flood', ['--max-tasks', '2', '--max-tasks-per-tree', '100'], /the task tree reached 100 tasks alive \(queued or running\): further task_submit calls answer AGAIN/],
+  ['flood', ['--max-tasks', '2', '--max-tasks-per-tree', '100'], /the task tree reached 100 tasks alive \(queued, running, or with a result not yet collected\): further task_submit calls answer AGAIN/],
 ]) {
   test(`a fork bomb (${mode} ${flags.join(' ')}) under wtm run --no-host ends in bounded time with one clear line`, () => {
     const home = tmp('home');
@@ -166,4 +168,46 @@ test('task directories live with the registry; without one, in a temporary direc
   assert.ok(out.existed && out.gone);
   assert.equal(out.regTasks, path.join(reg, 'tasks'));
   assert.deepEqual(fs.readdirSync(home), []);
+});
+
+// What one untrusted guest may hold of the host's shared resources (found by an outsider's
+// attack: one task took every fd of the process, uncollected results and huge specs took
+// gigabytes of memory).
+test('a guest holds at most --max-open-files fds (MFILE past it); the main process and its tasks go on', () => {
+  const w = tmp('bounds');
+  const r = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', '--max-open-files', '50', '--dir', `${w}:/w`, bounds, 'fds', '/w']);
+  assert.equal(r.status, 0, r.stderr);
+  // stdio and the preopen take 4 of the 50.
+  assert.match(r.stdout, /^fds 46 MFILE$/m);
+  const dflt = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', '--dir', `${w}:/w`, bounds, 'fds', '/w']);
+  assert.match(dflt.stdout, /^fds 1020 MFILE$/m);
+});
+
+test('a task whose result was not collected still counts against the tree; collecting frees its place', () => {
+  const w = tmp('bounds');
+  fs.copyFileSync(bounds, path.join(w, 'bounds.wasm'));
+  const r = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', '--max-tasks-per-tree', '5', '--dir', `${w}:/w`, bounds, 'zombies', '/w/bounds.wasm', '/w']);
+  assert.equal(r.status, 0, r.stderr);
+  // AGAIN (6) at 5 alive, still AGAIN once all five ended uncollected, 0 after one is collected.
+  assert.match(r.stdout, /^zombies 5 again=6 after_end=6 collected=0 after_collect=0$/m);
+});
+
+test('task specs are bounded: 1 MiB of JSON, 64 shared directories each, 1024 shared directories per tree (2BIG, AGAIN)', () => {
+  const w = tmp('bounds');
+  fs.copyFileSync(bounds, path.join(w, 'bounds.wasm'));
+  const specs = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', '--dir', `${w}:/w`, bounds, 'specs', '/w/bounds.wasm', '/w']);
+  assert.match(specs.stdout, /^specs big=1 mounts=1 ok=0$/m, specs.stdout + specs.stderr);
+  // One slot, tasks that sleep: the queued ones hold their 64 handles each, 16 of them fill 1024.
+  const started = Date.now();
+  const handles = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', '--max-tasks', '1', '--dir', `${w}:/w`, bounds, 'handles', '/w/bounds.wasm', '/w']);
+  assert.match(handles.stdout, /^handles 16 6$/m, handles.stdout + handles.stderr);
+  assert.match(handles.stderr, /the task tree holds 1024 shared directories/);
+  assert.ok(Date.now() - started < 30000);
+});
+
+test('poll_oneoff takes at most 65536 subscriptions (INVAL); stdout cannot be read nor stdin written (NOTCAPABLE)', () => {
+  const poll = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', bounds, 'poll']);
+  assert.match(poll.stdout, /^poll 28$/m, poll.stdout + poll.stderr);
+  const stdio = cli({ WTM_HOME: tmp('home') }, ['run', '--no-host', '--no-record', bounds, 'stdio']);
+  assert.match(stdio.stdout, /^stdio 76 76$/m, stdio.stdout + stdio.stderr);
 });

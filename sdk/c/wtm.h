@@ -22,8 +22,10 @@
  * for the task.
  * Errors: INVAL (bad JSON or fields), NOENT/ACCES (module not readable by the caller),
  * ACCES (a mount wider than the caller's own access), NOTSUP (a mount that is not a host dir),
- * AGAIN (6): the caller's task tree has its maximum of tasks alive (queued or running;
- *   default 1024): collect a result (wtm_task_wait/poll) and submit again,
+ * AGAIN (6): the caller's task tree has its maximum of tasks alive (queued, running, or
+ *   ended with a result not collected yet; default 1024) or of shared directories (1024):
+ *   collect a result (wtm_task_wait/poll) and submit again,
+ * 2BIG (1): a spec over 1 MiB of JSON, or sharing more than 64 directories,
  * PERM (63): the caller is at the tree's depth limit (default 8 levels below the main
  *   process): it may not start tasks. */
 int32_t wtm_task_submit(const char *spec, uint32_t spec_len, uint32_t *id) WTM_IMPORT(task_submit);

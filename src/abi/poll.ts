@@ -1,4 +1,4 @@
-import { EventType, type Event, type Subscription, type System } from '../system/index.js';
+import { Errno, EventType, type Event, type Subscription, type System } from '../system/index.js';
 import { errnoOf, type GuestMemory } from './memory.js';
 
 /**
@@ -6,12 +6,17 @@ import { errnoOf, type GuestMemory } from './memory.js';
  * precision@32 flags@40} or fd@16. Events are 32 bytes: userdata@0 error@8 type@10
  * nbytes@16 flags@24.
  */
+/** Most subscriptions one poll_oneoff takes (INVAL past it). */
+export const MAX_SUBSCRIPTIONS = 1 << 16;
+
 export function pollImports(sys: System, mem: GuestMemory) {
   const events: Event[] = [];
   return {
     poll_oneoff(inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number {
       try {
         const ip = inPtr >>> 0, op = outPtr >>> 0, n = nsubs >>> 0, np = neventsPtr >>> 0;
+        // Each subscription becomes a host object: bounded, as Linux bounds poll's nfds.
+        if (n > MAX_SUBSCRIPTIONS) return Errno.INVAL;
         mem.check(ip, n * 48);
         mem.check(op, n * 32);
         mem.check(np, 4);

@@ -34,10 +34,13 @@ Flags:
   --no-host               untrusted: see only --dir mounts and --env variables
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
-  --max-tasks-per-tree N  at most N tasks alive (queued or running) below the main process
-                          and its tasks (default ${DEFAULT_MAX_TASKS_PER_TREE}); past it task_submit answers AGAIN
+  --max-tasks-per-tree N  at most N tasks alive below the main process and its tasks
+                          (queued, running, or with a result not yet collected; default
+                          ${DEFAULT_MAX_TASKS_PER_TREE}); past it task_submit answers AGAIN
   --max-task-depth N      tasks may start tasks N levels deep (default ${DEFAULT_MAX_TASK_DEPTH}; the main
                           process is level 0); deeper, task_submit answers PERM
+  --max-open-files N      open files (and directories) the guest may hold at once, each
+                          task too (default 1024, as Linux's ulimit -n); past it, MFILE
   --no-record             do not record the run (nor its tasks)
 ${registryHelp}
   -h, --help              show this help
@@ -79,6 +82,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'max-tasks': { value: true },
     'max-tasks-per-tree': { value: true },
     'max-task-depth': { value: true },
+    'max-open-files': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -104,7 +108,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env.push(e);
   }
   const limits = {
-    maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'),
+    maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-open-files'),
   };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
@@ -163,8 +167,9 @@ function countFlag(p: Parsed, name: string): number | undefined {
 export function describeTreeEvent(e: TreeEvent): string {
   switch (e.kind) {
     case 'limit':
+      if (e.limit === 'handles') return `the task tree holds ${e.value} shared directories: task_submit sharing more answers AGAIN until tasks settle`;
       return e.limit === 'tasks'
-        ? `the task tree reached ${e.value} tasks alive (queued or running): further task_submit calls answer AGAIN until one ends (--max-tasks-per-tree)`
+        ? `the task tree reached ${e.value} tasks alive (queued, running, or with a result not yet collected): further task_submit calls answer AGAIN until one is collected (--max-tasks-per-tree)`
         : `the task tree reached its depth limit of ${e.value}: task_submit below it answers PERM (--max-task-depth)`;
     case 'deadlock':
       return `all ${e.slots} task slots were held by tasks waiting for tasks still queued (a deadlock): the tree's queued tasks were cancelled (raise --max-tasks)`;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
+import buffer from 'node:buffer';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import type tar from 'tar-stream';
@@ -56,18 +57,41 @@ export async function applyTar(data: Uint8Array, root: Dir, what: string, option
   await forEachTarEntry(data, what, options.maxBytes ?? 1 << 30, (header, body) => addEntry(root, header, body, report));
 }
 
+/** Most entries an archive (a mount or a layer) may hold: each costs memory while it is read. */
+export const MAX_TAR_ENTRIES = 250_000;
+
 /**
  * Calls `onEntry` for each entry of a tar (plain, gzip or zstd), in order, with its whole
- * content; stops at the first error it throws. `maxBytes` bounds the content read in all.
+ * content; stops at the first error it throws. `maxBytes` bounds the content read in all, `maxEntries` the entries.
  * The one tar reading loop of wtm (mounts, layers, image archives).
  */
-export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: number, onEntry: (header: tar.Header, body: Buffer) => void): Promise<void> {
-  const bytes = decompress(data, what);
+export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: number, onEntry: (header: tar.Header, body: Buffer) => void, maxEntries = MAX_TAR_ENTRIES): Promise<void> {
+  // Headers and padding on top of the files' bytes: a bound for the decompressed archive, so a
+  // small compression bomb is refused before it is inflated.
+  const bytes = decompress(data, what, maxBytes + maxEntries * 1024);
   let total = 0;
+  let entries = 0;
   const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      if (++entries > maxEntries) {
+        extract.destroy(new ArchiveError(`${what}: more than ${maxEntries} entries`));
+        return;
+      }
+      if (header.type !== 'file' && header.type !== 'contiguous-file') {
+        // No data is read for other entries: tar-stream never ends the stream of a directory
+        // whose header claims a size (a hostile archive hung here); the size's bytes are then
+        // read as the next header, which refuses the archive.
+        stream.resume();
+        try {
+          onEntry(header, Buffer.alloc(0));
+          next();
+        } catch (e) {
+          extract.destroy(e as Error);
+        }
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => {
         if (!(c instanceof Buffer)) return;
@@ -104,9 +128,9 @@ export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: 
  * A layer's or archive's bytes as plain tar: gzip and zstd are recognised by their magic
  * bytes, whatever media type was declared (real images disagree with their descriptors).
  */
-export function decompress(data: Uint8Array, what: string): Uint8Array {
+export function decompress(data: Uint8Array, what: string, maxOutput = 2 ** 32): Uint8Array {
   try {
-    if (data[0] === 0x1f && data[1] === 0x8b) return zlib.gunzipSync(data);
+    if (data[0] === 0x1f && data[1] === 0x8b) return zlib.gunzipSync(data, { maxOutputLength: Math.min(maxOutput, buffer.constants.MAX_LENGTH) });
     if (data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd) return zstdDecompress(data);
   } catch (e) {
     throw new ArchiveError(`${what}: cannot decompress (${(e as Error).message})`);

@@ -70,7 +70,7 @@ const CACHE_LIMIT = 256;
  * host fd. Paths are at most 4096 bytes and 40 links, so only a guest that built thousands of
  * nested directories gets near it; it then gets NAMETOOLONG instead of exhausting fds.
  */
-export const MAX_HELD_PER_CALL = 4096;
+export const MAX_HELD_PER_CALL = 2048;
 
 /**
  * The guest's file-system tree: a mount table plus a cache of open directory handles keyed by

@@ -54,6 +54,8 @@ export interface ProcessConfig {
   record: boolean;
   /** The process id (when recorded): tasks this process starts name it as their parent. */
   processId?: string;
+  /** Open fds the guest may hold (default 1024, as Linux's RLIMIT_NOFILE): past it, MFILE. */
+  maxOpenFiles?: number;
   /** Replay this log instead of touching the host: no mounts are opened. */
   replayLog?: Uint8Array;
 }

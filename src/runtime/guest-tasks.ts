@@ -16,25 +16,46 @@ export interface TaskRequest {
   spec: TaskSpec;
   /** Set by the starter when a handle of the spec could not be claimed (the sender was stopped): never run. */
   lost?: boolean;
+  /** How many handles were dropped from the spec for that reason. */
+  lostHandles?: number;
 }
 /** The starter's answer when a task has ended. */
 export interface TaskReply { handle: number; result: string }
 
 /**
- * A task tree as every worker of the tree sees it: `counter` is [tasks alive (queued or
- * running) below the tree's main process, limit flags], shared by all the tree's workers and
- * its starter; `depth` is this process's depth (the main process is 0).
+ * A task tree as every worker of the tree sees it: `counter` is [tasks alive below the tree's
+ * main process (queued, running, or ended with a result its parent has not collected yet, as
+ * a zombie counts against RLIMIT_NPROC), limit flags, directory handles its queued and running
+ * tasks hold], shared by all the tree's workers and its starter; `depth` is this process's
+ * depth (the main process is 0).
  */
-export interface TreeShare { counter: SharedArrayBuffer; depth: number; maxTasks: number; maxDepth: number }
+export interface TreeShare { counter: SharedArrayBuffer; depth: number; maxTasks: number; maxDepth: number; maxHandles: number }
+
+/** Slots of the tree counter. */
+export const TREE_ALIVE = 0;
+export const TREE_FLAGS = 1;
+export const TREE_HANDLES = 2;
+
+/** Slots of a process's task channel signal: replies posted (wakes task_wait), results collected. */
+export const CHANNEL_REPLIES = 0;
+export const CHANNEL_COLLECTED = 1;
+
+/** Largest spec a guest may submit (the JSON text): it is kept while the task is queued. */
+export const MAX_SPEC_CHARS = 1 << 20;
+/** Most directories one task spec may share: each is an open handle while the task is alive. */
+export const MAX_SPEC_MOUNTS = 64;
 
 /** Bits of the tree counter's flag word: a limit was met (reported once per tree). */
-export const LIMIT_BITS = { tasks: 1, depth: 2 } as const;
+export const LIMIT_BITS = { tasks: 1, depth: 2, handles: 4 } as const;
 
 /** The channel between a guest's worker and its starter: replies arrive on `port`, `signal` counts them. */
 export interface TaskChannel { port: MessagePort; signal: Int32Array; tree?: TreeShare }
 
 /** What the worker side sends its starter. */
-export type TaskMessage = { task: TaskRequest } | { taskCancel: string } | { taskBlocked: TaskBlocked | null } | { taskLimit: 'tasks' | 'depth' };
+export type TaskMessage = { task: TaskRequest } | { taskCancel: string } | { taskBlocked: TaskBlocked | null } | { taskLimit: TreeLimit };
+
+/** The limits of a tree a submit can meet. */
+export type TreeLimit = 'tasks' | 'depth' | 'handles';
 
 /**
  * The guest is about to block in task_wait for the task `awaited`, having received `received`
@@ -68,6 +89,8 @@ export class GuestTasks implements TaskHost {
   }
 
   taskSubmit(text: string): number {
+    // Queued specs live in the starter's memory: a bounded size, like ARG_MAX.
+    if (text.length > MAX_SPEC_CHARS) return -Errno.TOOBIG;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -80,16 +103,22 @@ export class GuestTasks implements TaskHost {
     const tree = this.channel.tree;
     if (tree && this.counter) {
       if (tree.depth + 1 > tree.maxDepth) return this.refuse('depth', Errno.PERM);
-      if (Atomics.add(this.counter, 0, 1) >= tree.maxTasks) {
-        Atomics.sub(this.counter, 0, 1);
+      if (Atomics.add(this.counter, TREE_ALIVE, 1) >= tree.maxTasks) {
+        Atomics.sub(this.counter, TREE_ALIVE, 1);
         return this.refuse('tasks', Errno.AGAIN);
       }
     }
     const handles: DirHandle[] = [];
-    const spec = this.toSpec(raw, handles);
+    let spec = this.toSpec(raw, handles);
+    // Shared directories are open handles until the task settles: the tree holds a bounded number.
+    if (typeof spec !== 'number' && tree && this.counter && handles.length > 0 &&
+        Atomics.add(this.counter, TREE_HANDLES, handles.length) + handles.length > tree.maxHandles) {
+      Atomics.sub(this.counter, TREE_HANDLES, handles.length);
+      spec = this.refuse('handles', Errno.AGAIN);
+    }
     if (typeof spec === 'number') {
       handles.forEach(closeDirHandle);
-      if (this.counter) Atomics.sub(this.counter, 0, 1);
+      if (this.counter) Atomics.sub(this.counter, TREE_ALIVE, 1);
       return spec;
     }
     // The handles stay in this worker's fd ledger until the starter claims them (fdledger.ts).
@@ -101,9 +130,9 @@ export class GuestTasks implements TaskHost {
   }
 
   /** -errno for a submit refused by the tree's `kind` limit; the starter hears of the first one. */
-  private refuse(kind: 'tasks' | 'depth', errno: number): number {
+  private refuse(kind: TreeLimit, errno: number): number {
     const bit = LIMIT_BITS[kind];
-    if ((Atomics.or(this.counter!, 1, bit) & bit) === 0) this.send({ taskLimit: kind });
+    if ((Atomics.or(this.counter!, TREE_FLAGS, bit) & bit) === 0) this.send({ taskLimit: kind });
     return -errno;
   }
 
@@ -112,12 +141,12 @@ export class GuestTasks implements TaskHost {
     if (t === undefined) return Errno.BADF;
     let blocked = false;
     while (t.result === null) {
-      const seen = Atomics.load(this.channel.signal, 0);
+      const seen = Atomics.load(this.channel.signal, CHANNEL_REPLIES);
       if (this.drain()) continue;
       // The starter learns that this process holds its slot without running (deadlocks).
       this.send({ taskBlocked: { awaited: t.processId, received: this.received } });
       blocked = true;
-      Atomics.wait(this.channel.signal, 0, seen);
+      Atomics.wait(this.channel.signal, CHANNEL_REPLIES, seen);
     }
     if (blocked) this.send({ taskBlocked: null });
     return this.deliver(id, t.result, bufLen, out);
@@ -137,11 +166,17 @@ export class GuestTasks implements TaskHost {
     return 0;
   }
 
-  /** A result is handed over once; one too big for the buffer stays for the next call. */
+  /**
+   * A result is handed over once; one too big for the buffer stays for the next call. Once
+   * collected, the task no longer counts as alive in its tree (the starter reads the count of
+   * collected results when this process ends, and frees the places of the others).
+   */
   private deliver(id: number, result: string, bufLen: number, out: Out<string>): number {
     out.value = result;
     if (Buffer.byteLength(result) > bufLen) return Errno.NOBUFS;
     this.tasks.delete(id);
+    if (this.counter) Atomics.sub(this.counter, TREE_ALIVE, 1);
+    Atomics.add(this.channel.signal, CHANNEL_COLLECTED, 1);
     return 0;
   }
 
@@ -183,6 +218,7 @@ export class GuestTasks implements TaskHost {
     const mounts: MountConfig[] = [];
     if (s.mounts !== undefined) {
       if (!Array.isArray(s.mounts)) return -Errno.INVAL;
+      if (s.mounts.length > MAX_SPEC_MOUNTS) return -Errno.TOOBIG;
       for (const m of s.mounts as unknown[]) {
         const mount = this.toMount(m, handles);
         if (typeof mount === 'number') return mount;

@@ -73,10 +73,16 @@ export interface RunResult {
 export interface RuntimeOptions {
   /** Tasks running at once (default: the number of cores); the rest wait in order. */
   maxConcurrency?: number;
-  /** Tasks alive (queued or running) per task tree (default 1024): past it task_submit answers AGAIN. */
+  /** Tasks alive per task tree (queued, running, or with a result its parent has not collected; default 1024): past it task_submit answers AGAIN. */
   maxTasksPerTree?: number;
   /** Depth of a task tree (default 8; the main process is 0): below it task_submit answers PERM. */
   maxTaskDepth?: number;
+  /**
+   * Open fds each process (main or task) may hold, stdio and preopens included (default
+   * 1024, as Linux's RLIMIT_NOFILE): past it path_open answers MFILE. Each is an open fd of
+   * the whole OS process, which every task shares.
+   */
+  maxOpenFiles?: number;
   /** Record tasks (and `run`s that pass no registry of their own) into this registry. */
   registry?: Registry;
   /**

@@ -1,7 +1,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
 import { claimFd, closeLeftFds, newLedger } from './fdledger.js';
-import type { TaskBlocked, TaskReply, TaskRequest, TreeShare } from './guest-tasks.js';
+import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
 export interface GuestTaskHandlers {
@@ -10,7 +10,9 @@ export interface GuestTaskHandlers {
   /** The guest blocks in task_wait (see TaskBlocked); null: it runs again. */
   onBlocked?(blocked: TaskBlocked | null): void;
   /** A task_submit of the guest was refused by a limit of its tree (sent once per tree). */
-  onLimit?(kind: 'tasks' | 'depth'): void;
+  onLimit?(kind: TreeLimit): void;
+  /** The process's task channel signal ([replies posted, results collected]), at its start. */
+  bind?(channel: Int32Array): void;
   /** The guest's tree: the counter its worker checks at each submit, and the limits. */
   tree?: TreeShare;
 }
@@ -74,14 +76,14 @@ export async function stopWorker(worker: Worker, detach: () => void = () => {}):
 function claimHandles(worker: Worker, req: TaskRequest): TaskRequest {
   const ledger = ledgers.get(worker);
   if (!ledger || !req.spec.mounts) return req;
-  let lost = false;
+  let lost = 0;
   const mounts = req.spec.mounts.map((m) => {
     if (!m.handle || claimFd(ledger, m.handle.fd)) return m;
-    lost = true;
+    lost++;
     const { handle: _gone, ...rest } = m;
     return rest;
   });
-  return lost ? { ...req, lost, spec: { ...req.spec, mounts } } : req;
+  return lost > 0 ? { ...req, lost: true, lostHandles: lost, spec: { ...req.spec, mounts } } : req;
 }
 
 /** Modules a worker keeps by key; past this it forgets them all (and the pool knows). */
@@ -117,7 +119,7 @@ interface WorkerMessage {
   task?: TaskRequest;
   taskCancel?: string;
   taskBlocked?: TaskBlocked | null;
-  taskLimit?: 'tasks' | 'depth';
+  taskLimit?: TreeLimit;
 }
 
 export interface JobResult extends ExitReport {
@@ -175,7 +177,8 @@ export class WorkerPool {
       // The guest's task calls: requests come with the worker's messages, replies go to a
       // port the worker reads synchronously, and a shared counter wakes it (Atomics.wait).
       const channel = job.tasks ? new MessageChannel() : null;
-      const signal = job.tasks ? new Int32Array(new SharedArrayBuffer(4)) : null;
+      const signal = job.tasks ? new Int32Array(new SharedArrayBuffer(8)) : null;
+      if (signal) job.tasks!.bind?.(signal);
       if (channel) closeChannel = () => channel.port2.close();
       const reply = (r: TaskReply) => {
         if (ended || !channel) return;
@@ -201,7 +204,9 @@ export class WorkerPool {
       if (job.signal?.aborted) return onAbort();
       job.signal?.addEventListener('abort', onAbort);
       if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
-        timer = setTimeout(() => finish({ exitCode: TIMEOUT_EXIT_CODE, error: `timed out after ${job.timeoutMs} ms`, ended: 'timeout' }, false), job.timeoutMs);
+        // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one would fire at once.
+        const ms = Math.min(job.timeoutMs, 2 ** 31 - 1);
+        timer = setTimeout(() => finish({ exitCode: TIMEOUT_EXIT_CODE, error: `timed out after ${job.timeoutMs} ms`, ended: 'timeout' }, false), ms);
       }
       let held = this.held.get(worker);
       if (held === undefined) this.held.set(worker, (held = new Set()));

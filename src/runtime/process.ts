@@ -68,6 +68,7 @@ export function createSandbox(config: ProcessConfig, post: Post, archives: Archi
     stdin,
     stdout: output(config.stdout, 1, post),
     stderr: output(config.stderr, 2, post),
+    ...(config.maxOpenFiles !== undefined ? { maxOpenFiles: config.maxOpenFiles } : {}),
   });
 }
 

@@ -15,6 +15,7 @@ import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
 import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
+import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
 import { missingImport } from './process.js';
 
@@ -28,6 +29,7 @@ export class Runtime {
   readonly tasksDir: string;
   readonly maxTasksPerTree: number;
   readonly maxTaskDepth: number;
+  readonly maxOpenFiles: number;
   /** A temporary directory of this runtime (tasks and layers without a registry), removed by close(). */
   private readonly scratch: string | null = null;
   private readonly sink: QueueSink;
@@ -36,6 +38,7 @@ export class Runtime {
     const max = options.maxConcurrency ?? os.availableParallelism();
     this.maxTasksPerTree = positive(options.maxTasksPerTree ?? DEFAULT_MAX_TASKS_PER_TREE, 'maxTasksPerTree');
     this.maxTaskDepth = positive(options.maxTaskDepth ?? DEFAULT_MAX_TASK_DEPTH, 'maxTaskDepth');
+    this.maxOpenFiles = positive(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, 'maxOpenFiles');
     this.pool = new WorkerPool(max);
     const store = options.registry?.store;
     const home = store instanceof LocalStore ? store.root : null;
@@ -49,6 +52,7 @@ export class Runtime {
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
       guestTasks: (id) => this.sink.serverFor(id),
       keepTaskDirs: options.keepTaskDirs ?? 'always',
+      maxOpenFiles: this.maxOpenFiles,
       layersDir: options.layersDir ?? (home !== null ? path.join(home, 'layers') : path.join(path.dirname(this.tasksDir), 'layers')),
     });
     const queue = new LocalTaskQueue((id, spec, signal, release) => this.runner.execute(id, spec, signal, release), max, {
@@ -125,7 +129,7 @@ export class Runtime {
 
   /** The process configuration `run` would use (exposed for recording and tests). */
   configure(opts: RunOptions): ProcessConfig {
-    return configureRun(opts);
+    return { ...configureRun(opts), maxOpenFiles: this.maxOpenFiles };
   }
 
   /** Runs a module to its end in a worker thread, recording it when a registry is given. */

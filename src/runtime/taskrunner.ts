@@ -26,6 +26,8 @@ export interface TaskRunnerOptions {
   layersDir: string;
   /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
   guestTasks?: (id: string) => TaskServer | undefined;
+  /** Open fds each task may hold (its fd table's limit). */
+  maxOpenFiles?: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export class TaskRunner {
     }
     const registry = this.o.registry;
     config.record = !!registry;
+    if (this.o.maxOpenFiles !== undefined) config.maxOpenFiles = this.o.maxOpenFiles;
     // Module and config are stored while the task already runs; its process record is written
     // once, when it has ended (the queue knows running tasks; one write per task, not two).
     let saving: Promise<unknown> = Promise.resolve();

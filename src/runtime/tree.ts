@@ -1,4 +1,4 @@
-import { LIMIT_BITS, type TaskBlocked, type TaskReply, type TaskRequest, type TreeShare } from './guest-tasks.js';
+import { CHANNEL_COLLECTED, LIMIT_BITS, TREE_ALIVE, TREE_FLAGS, TREE_HANDLES, type TaskBlocked, type TaskReply, type TaskRequest, type TreeLimit, type TreeShare } from './guest-tasks.js';
 import { closeSpecHandles } from './handles.js';
 import type { GuestTaskHandlers } from './pool.js';
 import type { TaskHandle, TaskResult, TaskSpec } from './tasks.js';
@@ -11,14 +11,19 @@ import type { TaskHandle, TaskResult, TaskSpec } from './tasks.js';
  *     1024 queue entries, each with its module bytes and spec;
  *   - depth 8: pipelines nest two or three levels; a binary tree of depth 8 is already 510
  *     tasks, and depth is what a bomb that waits for its children grows.
+ * A task counts as alive from its submit until its parent collected its result (or ended),
+ * so results nobody collects are bounded too (each holds up to the output limit).
+ *   - 1024 directory handles held by the tree's guest-shared mounts (each an open fd of the
+ *     whole OS process until its task settles; a spec shares at most 64).
  */
 export const DEFAULT_MAX_TASKS_PER_TREE = 1024;
 export const DEFAULT_MAX_TASK_DEPTH = 8;
+export const DEFAULT_MAX_TREE_HANDLES = 1024;
 
 /** What a tree reports to whoever started its main process (the CLI prints one line each). */
 export type TreeEvent =
   /** A task_submit was refused by a limit (the first time per limit and tree). */
-  | { kind: 'limit'; limit: 'tasks' | 'depth'; value: number }
+  | { kind: 'limit'; limit: TreeLimit; value: number }
   /** Every task slot was held by a task waiting for a queued task: the tree's queued tasks were cancelled (first time per tree). */
   | { kind: 'deadlock'; slots: number }
   /** The main process ended and left `count` tasks queued or running: they were cancelled. */
@@ -26,24 +31,37 @@ export type TreeEvent =
 
 /** The starter's side of a tree: the shared counter, the limits, the events it reported. */
 export class TaskTree {
-  private readonly counter = new SharedArrayBuffer(8);
+  private readonly counter = new SharedArrayBuffer(12);
   private readonly view = new Int32Array(this.counter);
   private readonly reported = new Set<string>();
-  constructor(readonly maxTasks: number, readonly maxDepth: number, private readonly onEvent?: (e: TreeEvent) => void) {}
+  constructor(
+    readonly maxTasks: number, readonly maxDepth: number, private readonly onEvent?: (e: TreeEvent) => void,
+    readonly maxHandles: number = DEFAULT_MAX_TREE_HANDLES,
+  ) {}
 
   /** The tree as a worker at `depth` sees it. */
   share(depth: number): TreeShare {
-    return { counter: this.counter, depth, maxTasks: this.maxTasks, maxDepth: this.maxDepth };
+    return { counter: this.counter, depth, maxTasks: this.maxTasks, maxDepth: this.maxDepth, maxHandles: this.maxHandles };
   }
 
-  /** Tasks alive (queued or running) in the tree. */
+  /** Tasks alive in the tree (queued, running, or with a result not collected yet). */
   get alive(): number {
-    return Atomics.load(this.view, 0);
+    return Atomics.load(this.view, TREE_ALIVE);
   }
 
-  /** A task of the tree settled (or was never submitted): its place is free again. */
-  release(): void {
-    Atomics.sub(this.view, 0, 1);
+  /** A task of the tree is gone for good (collected, or its parent ended): its place is free again. */
+  release(count = 1): void {
+    if (count > 0) Atomics.sub(this.view, TREE_ALIVE, count);
+  }
+
+  /** A task settled: the directory handles its spec held are closed. */
+  releaseHandles(count: number): void {
+    if (count > 0) Atomics.sub(this.view, TREE_HANDLES, count);
+  }
+
+  /** The limit a report names, for the message. */
+  limitOf(kind: TreeLimit): number {
+    return kind === 'tasks' ? this.maxTasks : kind === 'depth' ? this.maxDepth : this.maxHandles;
   }
 
   /** Reports an event, limits and deadlocks once per tree. */
@@ -52,7 +70,7 @@ export class TaskTree {
       const key = e.kind === 'limit' ? e.limit : e.kind;
       if (this.reported.has(key)) return;
       this.reported.add(key);
-      if (e.kind === 'limit') Atomics.or(this.view, 1, LIMIT_BITS[e.limit]);
+      if (e.kind === 'limit') Atomics.or(this.view, TREE_FLAGS, LIMIT_BITS[e.limit]);
     }
     this.onEvent?.(e);
   }
@@ -75,8 +93,10 @@ export interface TaskSink {
 export class TaskServer implements GuestTaskHandlers {
   private readonly children = new Map<string, TaskHandle>();
   private ended = false;
-  /** Replies sent to the guest (see TaskBlocked). */
+  /** Replies sent to the guest (see TaskBlocked): each a result that keeps its task alive until collected. */
   private sent = 0;
+  /** The process's task channel signal (CHANNEL_COLLECTED counts the results it collected). */
+  private channel: Int32Array | null = null;
   readonly tree: TreeShare;
 
   constructor(private readonly sink: TaskSink, private readonly owner: TaskTree, private readonly depth: number, private readonly processId?: string) {
@@ -90,29 +110,38 @@ export class TaskServer implements GuestTaskHandlers {
       send(r);
     };
     const spec: TaskSpec = { ...req.spec, ...(this.processId ? { parentId: this.processId } : {}) };
+    // The guest counted the handles it shared (TREE_HANDLES); lost ones were closed with it.
+    const shared = (req.spec.mounts ?? []).filter((m) => m.handle).length + (req.lostHandles ?? 0);
     let settled = false;
     const settle = () => {
-      if (settled) return;
+      if (settled) return false;
       settled = true;
       closeSpecHandles(spec);
-      this.owner.release();
+      this.owner.releaseHandles(shared);
+      // Nobody will collect the result of a process that has ended: its place is free now.
+      // Otherwise the guest frees it when it collects the result (or `finish` does).
+      if (this.ended) this.owner.release();
+      return !this.ended;
     };
     // A request posted just before the process was stopped: its parent is gone, so it never
     // runs; nor one whose handles were lost with its stopped sender (pool.ts, claimHandles).
-    if (this.ended || req.lost) return settle();
+    if (this.ended || req.lost) {
+      if (settle()) this.owner.release();
+      return;
+    }
     let h: TaskHandle;
     try {
       this.sink.place(req.processId, this.owner, this.depth + 1);
       h = this.sink.submit(spec, { id: req.processId });
     } catch (e) {
-      settle();
+      if (!settle()) return;
       reply({ handle: req.handle, result: JSON.stringify({ id: req.handle, process_id: req.processId, state: 'error', exit_code: 1, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: (e as Error).message }) });
       return;
     }
     this.children.set(req.processId, h);
     void h.wait().then((r) => {
       this.children.delete(req.processId);
-      settle();
+      if (!settle()) return;
       reply({ handle: req.handle, result: JSON.stringify(guestResult(req.handle, r)) });
     });
   }
@@ -128,8 +157,13 @@ export class TaskServer implements GuestTaskHandlers {
     else if (b.received === this.sent) this.sink.setBlocked?.(this.processId, b.awaited);
   }
 
-  onLimit(kind: 'tasks' | 'depth'): void {
-    this.owner.report({ kind: 'limit', limit: kind, value: kind === 'tasks' ? this.owner.maxTasks : this.owner.maxDepth });
+  onLimit(kind: TreeLimit): void {
+    this.owner.report({ kind: 'limit', limit: kind, value: this.owner.limitOf(kind) });
+  }
+
+  /** The process's task channel (pool.ts): how many results it has collected. */
+  bind(channel: Int32Array): void {
+    this.channel = channel;
   }
 
   /**
@@ -144,6 +178,9 @@ export class TaskServer implements GuestTaskHandlers {
     if (left.length > 0) onCancel?.(left.length);
     for (const h of left) h.cancel(`cancelled: its parent ${this.processId ?? 'process'} ended`);
     await Promise.all(pending.map((h) => h.wait()));
+    // Results it was sent but never collected: their tasks are gone for good now.
+    const collected = this.channel ? Atomics.load(this.channel, CHANNEL_COLLECTED) : 0;
+    this.owner.release(this.sent - collected);
     return left.length;
   }
 }

@@ -34,16 +34,28 @@ export class FdEntry {
   }
 }
 
+/**
+ * Open fds a guest may hold by default (stdio and preopens included), as Linux's default
+ * RLIMIT_NOFILE: each is an open host fd of the whole OS process, which every task shares.
+ */
+export const DEFAULT_MAX_OPEN_FILES = 1024;
+
 /** The fd table: a dense array where `undefined` is a free slot. */
 export class FdTable {
   private readonly entries: (FdEntry | undefined)[] = [];
+  /** Slots in use. */
+  private used = 0;
+
+  constructor(private readonly maxOpen: number = DEFAULT_MAX_OPEN_FILES) {}
 
   get(fd: number): FdEntry | undefined {
     return this.entries[fd];
   }
 
-  /** Places an entry at the lowest free fd and returns it (-MFILE past 2^20 fds). */
+  /** Places an entry at the lowest free fd and returns it (-MFILE past the table's limit). */
   add(entry: FdEntry): number {
+    if (this.used >= this.maxOpen) return -Errno.MFILE;
+    this.used++;
     const n = this.entries.length;
     for (let fd = 0; fd < n; fd++) {
       if (this.entries[fd] === undefined) {
@@ -51,18 +63,20 @@ export class FdTable {
         return fd;
       }
     }
-    if (n >= 1 << 20) return -Errno.MFILE;
     this.entries.push(entry);
     return n;
   }
 
+  /** Puts `entry` at `fd` (stdio at start, renumber): the slot must be free or its entry closed by the caller. */
   set(fd: number, entry: FdEntry): void {
+    if (this.entries[fd] === undefined) this.used++;
     this.entries[fd] = entry;
   }
 
   remove(fd: number): FdEntry | undefined {
     const e = this.entries[fd];
     if (e !== undefined) {
+      this.used--;
       this.entries[fd] = undefined;
       while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
     }
@@ -72,5 +86,6 @@ export class FdTable {
   closeAll(): void {
     for (const e of this.entries) e?.close();
     this.entries.length = 0;
+    this.used = 0;
   }
 }

@@ -27,6 +27,8 @@ export interface SandboxOptions {
   stdin: StdioFile;
   stdout: StdioFile;
   stderr: StdioFile;
+  /** Open fds the guest may hold (stdio and preopens included); default DEFAULT_MAX_OPEN_FILES. */
+  maxOpenFiles?: number;
 }
 
 /**
@@ -41,13 +43,15 @@ export class Sandbox extends PathCalls implements System, TaskHost {
 
   constructor(opts: SandboxOptions) {
     const vfs = new Vfs(opts.mounts);
-    super(vfs, new FdTable());
+    super(vfs, new FdTable(opts.maxOpenFiles));
     this.argv = opts.args;
     this.envv = opts.env;
     const stdio = [opts.stdin, opts.stdout, opts.stderr];
     for (let i = 0; i < 3; i++) {
       const f = stdio[i]!;
-      const e = new FdEntry(f.filetype, STDIO_RIGHTS, 0, 0);
+      // stdin is read, stdout and stderr written: a host fd 1 opened read-write (`1<>file`)
+      // must not let the guest read the host's file.
+      const e = new FdEntry(f.filetype, STDIO_RIGHTS & ~(i === 0 ? Rights.FD_WRITE : Rights.FD_READ), 0, 0);
       e.file = f;
       this.fds.set(i, e);
     }
