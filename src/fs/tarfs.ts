@@ -115,7 +115,8 @@ export async function forEachTarEntry(data: Uint8Array, what: string, maxBytes: 
     extract.on('finish', resolve);
     extract.on('error', (e) => reject(e instanceof ArchiveError ? e : new ArchiveError(`${what}: not a readable tar archive (${e.message})`)));
   });
-  Readable.from([Buffer.from(bytes)]).pipe(extract);
+  // A view, not a copy: an archive may be a gigabyte.
+  Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]).pipe(extract);
   try {
     await done;
   } catch (e) {

@@ -48,7 +48,7 @@ const FIELDS: Record<keyof ProcessRecord, (v: unknown) => string | null> = {
   argv: (v) =>
     Array.isArray(v) && v.length <= 65536 && v.every((a) => typeof a === 'string' && a.length <= MAX_STRING)
       ? null
-      : 'must be an array of strings',
+      : 'must be an array of at most 65536 strings of at most 1 MiB each',
   startTime: isoTime,
   endTime: isoTime,
   exitCode: (v) => (Number.isSafeInteger(v) ? null : 'must be an integer'),

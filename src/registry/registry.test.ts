@@ -223,7 +223,7 @@ describe('Registry export/import', () => {
     const cases: [Uint8Array, RegExp][] = [
       [tamper('log-part-2', 'log-part-X', false), /checksum mismatch/],
       [tamper('"args":["prog","x"]', '"args":["prog","y"]', true), /config digest mismatch/],
-      [tamper('"argv":["prog","x"]', '"argv":["prog",7  ]', true), /argv must be an array of strings/],
+      [tamper('"argv":["prog","x"]', '"argv":["prog",7  ]', true), /argv must be an array of at most 65536 strings/],
       [tamper('"state":"exited"', '"state":"zombie"', true), /state must be one of/],
       [tamper(rec.id, rec.id.slice(0, 14) + '5' + rec.id.slice(15), true), /id must be a lowercase UUID v4/],
       [file.subarray(0, file.length - 40), /truncated|longer than the file/],

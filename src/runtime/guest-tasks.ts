@@ -201,6 +201,8 @@ export class GuestTasks implements TaskHost {
     if (typeof s.module !== 'string') return -Errno.INVAL;
     const strings = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
     if (!strings(s.args)) return -Errno.INVAL;
+    // argv[0] and the args are recorded with the task: at most 65536 in all (as the record's limit).
+    if (Array.isArray(s.args) && s.args.length >= 65536) return -Errno.TOOBIG;
     let env: string[] = [];
     if (Array.isArray(s.env)) {
       if (!strings(s.env)) return -Errno.INVAL;
