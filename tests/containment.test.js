@@ -85,6 +85,7 @@ function verdict(label, r, rep, { canary, hostChanges, minAttempts }) {
     hostChanges,
   };
   const want = { ran: true, escapes: 0, wrong: 0, canaryInOutput: false, hostChanges: [] };
+  console.log(`# ${label}: attempts=${rep.attempts} escapes=${rep.escapes} wrong=${rep.wrong}, host changes ${hostChanges.length}, canary ${found.canaryInOutput ? 'SEEN' : 'never seen'}`);
   const detail = [
     `${label}: attempts=${rep.attempts} escapes=${rep.escapes} wrong=${rep.wrong} exit=${r.status}`,
     ...rep.lines.slice(0, 60),
