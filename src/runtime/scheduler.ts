@@ -7,6 +7,9 @@ import { newTaskId, type TaskHandle, type TaskQueue, type TaskResult, type TaskS
  */
 export type Execute = (id: string, spec: TaskSpec, signal: AbortSignal, release: () => void) => Promise<TaskResult>;
 
+/** Settled tasks a queue remembers (by id); older ones are forgotten. */
+export const SETTLED_KEPT = 10_000;
+
 /** What the queue tells its owner besides results. */
 export interface QueueHooks {
   /**
@@ -43,6 +46,8 @@ interface Entry {
  */
 export class LocalTaskQueue implements TaskQueue {
   private readonly entries = new Map<string, Entry>();
+  /** Settled entries, oldest first: past SETTLED_KEPT the oldest are forgotten. */
+  private readonly settledOrder: string[] = [];
   private readonly waiting: Entry[] = [];
   private running = 0;
   private readonly finished: TaskResult[] = [];
@@ -223,6 +228,20 @@ export class LocalTaskQueue implements TaskQueue {
     }
   }
 
+  /**
+   * A settled task keeps its entry (for `get`, `wait` by id and `list`) without its module
+   * bytes and stdin, and only the last SETTLED_KEPT of them are kept: a runtime that runs tasks
+   * for days (or a guest that submits and collects forever) must not grow without bound.
+   */
+  private forgetOld(e: Entry): void {
+    if (e.spec.module instanceof Uint8Array || e.spec.stdin !== undefined) {
+      const { stdin: _stdin, ...light } = e.spec;
+      e.spec = { ...light, ...(light.module instanceof Uint8Array ? { module: `${light.module.byteLength} bytes` } : {}) };
+    }
+    this.settledOrder.push(e.id);
+    while (this.settledOrder.length > SETTLED_KEPT) this.entries.delete(this.settledOrder.shift()!);
+  }
+
   private settle(e: Entry, r: TaskResult): void {
     e.settled = true;
     this.finishing.delete(e);
@@ -232,6 +251,7 @@ export class LocalTaskQueue implements TaskQueue {
     e.endTime = new Date().toISOString();
     if (this.collecting) this.finished.push(r);
     e.resolve(r);
+    this.forgetOld(e);
     const w = this.wake;
     this.wake = null;
     w?.();

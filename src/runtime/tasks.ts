@@ -86,7 +86,10 @@ export interface TaskQueue {
   serve(signal?: AbortSignal): Promise<void>;
   /** A submitted task by id. */
   get(id: string): TaskHandle | undefined;
-  /** Every task submitted so far, with its state. */
+  /**
+   * Tasks submitted so far, with their state: every queued or running one, and the last
+   * 10,000 that settled (whose specs no longer carry module bytes or stdin).
+   */
   list(): { id: string; state: TaskState; spec: TaskSpec; startTime?: string; endTime?: string }[];
   /** Results as tasks finish, in finishing order, until the queue is closed. */
   results(): AsyncIterable<TaskResult>;
