@@ -63,7 +63,7 @@ export class LocalTaskQueue implements TaskQueue {
   private readonly finishing = new Set<Entry>();
   private deadlockCheck: NodeJS.Immediate | null = null;
 
-  constructor(private readonly execute: Execute, readonly maxConcurrency: number, private readonly hooks: QueueHooks = {}) {
+  constructor(private readonly execute: Execute, readonly maxConcurrency: number, private readonly hooks: QueueHooks = {}, private readonly keep = SETTLED_KEPT) {
     if (!(maxConcurrency >= 1)) throw new Error(`maxConcurrency must be at least 1 (got ${maxConcurrency})`);
   }
 
@@ -239,7 +239,7 @@ export class LocalTaskQueue implements TaskQueue {
       e.spec = { ...light, ...(light.module instanceof Uint8Array ? { module: `${light.module.byteLength} bytes` } : {}) };
     }
     this.settledOrder.push(e.id);
-    while (this.settledOrder.length > SETTLED_KEPT) this.entries.delete(this.settledOrder.shift()!);
+    while (this.settledOrder.length > this.keep) this.entries.delete(this.settledOrder.shift()!);
   }
 
   private settle(e: Entry, r: TaskResult): void {
