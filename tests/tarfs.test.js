@@ -83,3 +83,59 @@ for (const [what, entries] of Object.entries(hostile)) {
     assert.ok(!fs.readdirSync(parent).some((n) => !siblings.has(n) && n.startsWith('evil')));
   });
 }
+
+/** A plain tar whose first entry, a directory, claims `size` bytes of data that follow it. */
+async function dirWithData(size) {
+  const bytes = Buffer.from(await tarOf([{ name: 'd/', type: 'directory' }, { name: 'f', data: 'hello' }]));
+  const header = bytes.subarray(0, 512);
+  header.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'ascii');
+  header.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  return Buffer.concat([header, Buffer.alloc(size, 'X'), bytes.subarray(512)]);
+}
+
+test('hostile archives end in one clear line, never a hang: a directory entry with data, too many entries, a gzip bomb', async () => {
+  const dir = tmp('tar-hostile');
+  const cases = [];
+  const withData = path.join(dir, 'dir-with-data.tar');
+  fs.writeFileSync(withData, await dirWithData(1024));
+  cases.push([withData, /not a readable tar archive/]);
+  // 300,000 empty files: past the entries an archive may hold.
+  const many = path.join(dir, 'many.tar.gz');
+  const header = Buffer.from(await tarOf([{ name: 'f', data: '' }])).subarray(0, 512);
+  const blocks = [];
+  for (let i = 0; i < 300_000; i++) {
+    const h = Buffer.from(header);
+    h.write(`f${i}`.padEnd(100, '\0'), 0, 100, 'ascii');
+    h.fill(' ', 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+    blocks.push(h);
+  }
+  blocks.push(Buffer.alloc(1024));
+  fs.writeFileSync(many, zlib.gzipSync(Buffer.concat(blocks)));
+  cases.push([many, /more than 250000 entries/]);
+  // A few kilobytes of gzip that inflate past the bytes a mount may hold (1 GiB).
+  const bomb = path.join(dir, 'bomb.tar.gz');
+  const z = zlib.createGzip({ level: 9 });
+  const chunks = [];
+  z.on('data', (c) => chunks.push(c));
+  const ended = new Promise((r) => z.on('end', r));
+  const zeros = Buffer.alloc(1 << 20);
+  for (let i = 0; i < 1400; i++) z.write(zeros);
+  z.end();
+  await ended;
+  fs.writeFileSync(bomb, Buffer.concat(chunks));
+  cases.push([bomb, /cannot decompress|more than/]);
+  for (const [file, message] of cases) {
+    const started = Date.now();
+    const r = cli(['--no-host', '--no-record', '--dir', `${file}:/g`, path.join(root, 'examples/hello.wasm')]);
+    assert.equal(r.status, 1, `${path.basename(file)}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(Date.now() - started < 30000, `${path.basename(file)} took ${Date.now() - started} ms`);
+  }
+});
