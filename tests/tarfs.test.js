@@ -120,7 +120,7 @@ test('hostile archives end in one clear line, never a hang: a directory entry wi
   cases.push([many, /more than 250000 entries/]);
   // A few kilobytes of gzip that inflate past the bytes a mount may hold (1 GiB).
   const bomb = path.join(dir, 'bomb.tar.gz');
-  const z = zlib.createGzip({ level: 9 });
+  const z = zlib.createGzip({ level: 1 });
   const chunks = [];
   z.on('data', (c) => chunks.push(c));
   const ended = new Promise((r) => z.on('end', r));
@@ -129,7 +129,7 @@ test('hostile archives end in one clear line, never a hang: a directory entry wi
   z.end();
   await ended;
   fs.writeFileSync(bomb, Buffer.concat(chunks));
-  cases.push([bomb, /cannot decompress|more than/]);
+  cases.push([bomb, /inflates to more than/]);
   for (const [file, message] of cases) {
     const started = Date.now();
     const r = cli(['--no-host', '--no-record', '--dir', `${file}:/g`, path.join(root, 'examples/hello.wasm')]);

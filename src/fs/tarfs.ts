@@ -134,6 +134,7 @@ export function decompress(data: Uint8Array, what: string, maxOutput = 2 ** 32):
     if (data[0] === 0x1f && data[1] === 0x8b) return zlib.gunzipSync(data, { maxOutputLength: Math.min(maxOutput, buffer.constants.MAX_LENGTH) });
     if (data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd) return zstdDecompress(data);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ArchiveError(`${what}: inflates to more than ${maxOutput} bytes`);
     throw new ArchiveError(`${what}: cannot decompress (${(e as Error).message})`);
   }
   return data;
