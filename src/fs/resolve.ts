@@ -180,12 +180,13 @@ export class Lookup {
     return -Errno.NOENT;
   }
 
-  /** The mount whose root is `name` in `dir`, as a held node, if there is one. */
+  /**
+   * The mount whose root is `name` in `dir`, if there is one. Not held: a mount's root lives
+   * as long as the Vfs (and a failed hold must never make a mount point look like the
+   * directory it covers).
+   */
   private mountRoot(dir: DirNode, name: string): DirNode | null {
-    const m = this.vfs.mountAtPath(dir.path === '/' ? '/' + name : dir.path + '/' + name);
-    if (m === undefined) return null;
-    const held = this.vfs.hold(m.node, this.mark);
-    return typeof held === 'number' ? null : held;
+    return this.vfs.mountAtPath(dir.path === '/' ? '/' + name : dir.path + '/' + name)?.node ?? null;
   }
 
   /**
@@ -226,9 +227,9 @@ export class Lookup {
   /**
    * Whether an action's answer `out` on the last component of `r` means "a link, to be
    * followed": -LOOP, on a name (not a directory of the walk), where the lookup follows links
-   * (`follow`, or a trailing `/`). The loop `at` runs, for callers that keep it allocation-free.
+   * (`follow`, or a trailing `/`).
    */
-  follows(out: unknown, r: Resolved, follow: boolean): boolean {
+  private follows(out: unknown, r: Resolved, follow: boolean): boolean {
     return out === -Errno.LOOP && r.self === null && (follow || r.trailingSlash);
   }
 

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
 import { Filetype } from '../system/index.js';
-import { closeDirHandle, createDirHandle, HostFs, openDirHandle, type DirHandle } from '../fs/hostfs.js';
-import { OverlayFs } from '../fs/overlayfs.js';
+import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
+import { imageRoot } from '../fs/imageroot.js';
 import { workingDirPreopens, type PreopenSpec } from '../fs/preopens.js';
 import { listGuestDir, readGuestFile } from '../fs/resolve.js';
 import { Vfs } from '../fs/vfs.js';
@@ -119,11 +119,9 @@ function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: Imag
   };
 }
 
-/** An image's tree as the main thread reads it: the handles of its root, layers read-only under the upper directory. */
+/** An image's tree as the main thread reads it: through the handles of its root. */
 function imageTree(root: ImageRoot): Vfs {
-  const lowers = root.layerHandles.map((h) => HostFs.fromHandle(h));
-  const upper = HostFs.fromHandle(root.handle!);
-  return new Vfs([{ guestPath: '/', fs: new OverlayFs({ lowers, upper }) }]);
+  return new Vfs([{ guestPath: '/', fs: imageRoot(root.layerHandles, root.handle!) }]);
 }
 
 /** Lists the image's top-level directories and its working directory, for the preopens. */

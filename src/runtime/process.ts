@@ -1,8 +1,6 @@
 import { GuestMemory, wasiImports } from '../abi/index.js';
-import { HostFs, type DirHandle } from '../fs/hostfs.js';
+import { hostDirFs, imageRoot } from '../fs/imageroot.js';
 import { loadTarFs } from '../fs/tarfs.js';
-import { OverlayFs } from '../fs/overlayfs.js';
-import { ReadOnlyFs } from '../fs/readonly.js';
 import type { FileSystem } from '../fs/types.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { BytesStdin, HostStdio, SinkStdio, type StdioFile } from '../sandbox/stdio.js';
@@ -27,16 +25,6 @@ function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   return new SinkStdio(() => {});
 }
 
-/** A host directory as a file system: from its handle (borrowed, never closed here), or a trusted path. */
-export function hostDir(dir: string | DirHandle): HostFs {
-  return typeof dir === 'string' ? new HostFs(dir) : HostFs.fromHandle(dir);
-}
-
-/** An image's root file system: its unpacked layers read-only, `upper` writable on top. */
-export function imageRoot(layers: (string | DirHandle)[], upper: string | DirHandle): FileSystem {
-  return new OverlayFs({ lowers: layers.map((l) => new ReadOnlyFs(hostDir(l))), upper: hostDir(upper) });
-}
-
 /** Archives a config mounts, loaded (in memory) before the sandbox is made: guest path -> file system. */
 export type Archives = Map<string, FileSystem>;
 
@@ -59,7 +47,7 @@ export function createSandbox(config: ProcessConfig, post: Post, archives: Archi
     env: config.env,
     mounts: config.mounts.map((m) => {
       if (m.kind === 'image') return { guestPath: m.guest, fs: imageRoot(m.layerHandles ?? m.layers ?? [], m.handle ?? m.host), readonly: m.readonly };
-      if (m.kind !== 'tar') return { guestPath: m.guest, fs: hostDir(m.handle ?? m.host), readonly: m.readonly };
+      if (m.kind !== 'tar') return { guestPath: m.guest, fs: hostDirFs(m.handle ?? m.host), readonly: m.readonly };
       const fs = archives.get(m.guest);
       if (!fs) throw new Error(`archive ${m.host} was not loaded`);
       return { guestPath: m.guest, fs, readonly: true };

@@ -7,13 +7,6 @@ import { OpenFlags } from '../fs/types.js';
 import type { DirNode, Vfs } from '../fs/vfs.js';
 import { FdEntry, type FdTable } from './fdtable.js';
 
-/** Rights an fd on a read-only mount never gets. */
-export const WRITE_RIGHTS =
-  Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE | Rights.FD_FILESTAT_SET_TIMES |
-  Rights.PATH_CREATE_DIRECTORY | Rights.PATH_CREATE_FILE | Rights.PATH_LINK_SOURCE |
-  Rights.PATH_LINK_TARGET | Rights.PATH_RENAME_SOURCE | Rights.PATH_RENAME_TARGET |
-  Rights.PATH_FILESTAT_SET_SIZE | Rights.PATH_FILESTAT_SET_TIMES | Rights.PATH_SYMLINK |
-  Rights.PATH_REMOVE_DIRECTORY | Rights.PATH_UNLINK_FILE;
 export function validFstflags(f: number): boolean {
   if (f & ~(FstFlags.ATIM | FstFlags.ATIM_NOW | FstFlags.MTIM | FstFlags.MTIM_NOW)) return false;
   if ((f & FstFlags.ATIM) && (f & FstFlags.ATIM_NOW)) return false;
@@ -175,13 +168,7 @@ export class PathCalls {
 
     const l = new Lookup(this.vfs);
     try {
-      let r = l.resolve(start.dir, path);
-      for (;;) {
-        if (typeof r === 'number') return r;
-        const fd = this.openAt(r, flags, base, inheriting, fdflags);
-        if (!l.follows(fd, r, follow)) return fd;
-        r = l.followLast(r);
-      }
+      return l.at(start.dir, path, follow, (r) => this.openAt(r, flags, base, inheriting, fdflags));
     } finally {
       l.done();
     }
