@@ -209,6 +209,7 @@ function taskState(r: ProcessRecord): string {
   if (r.state === 'exited') return r.exitCode === 0 ? 'success' : 'error';
   // Stopped by wtm: the exit code says why (as the task API's TIMEOUT/CANCELLED_EXIT_CODE).
   if (r.state === 'killed') return r.exitCode === 124 ? 'timeout' : r.exitCode === 130 ? 'cancelled' : 'killed';
+  if (r.state === 'cancelled' || r.state === 'interrupted') return r.state;
   return r.state === 'trapped' || r.state === 'failed' ? 'error' : r.state;
 }
 

@@ -1,7 +1,14 @@
 import { DIGEST_RE } from './digest.js';
 
-export type ProcessState = 'running' | 'exited' | 'trapped' | 'failed' | 'killed';
-export const PROCESS_STATES: readonly ProcessState[] = ['running', 'exited', 'trapped', 'failed', 'killed'];
+/**
+ * running: its owner (pid, host) is recording it. exited, trapped: the guest ended. failed: it
+ * could not start, or recording failed (`error` says why). killed: stopped by a limit (timeout,
+ * exit code 124). cancelled: a task cancelled by its parent or its tree's end (exit code 130).
+ * interrupted: wtm itself was stopped (a signal, named in `signal`, or killed outright: a
+ * `running` record whose owner is gone is read as interrupted).
+ */
+export type ProcessState = 'running' | 'exited' | 'trapped' | 'failed' | 'killed' | 'cancelled' | 'interrupted';
+export const PROCESS_STATES: readonly ProcessState[] = ['running', 'exited', 'trapped', 'failed', 'killed', 'cancelled', 'interrupted'];
 
 /** What the registry knows about one process (one run of one module). */
 export interface ProcessRecord {
@@ -27,6 +34,14 @@ export interface ProcessRecord {
   calls?: number;
   /** The wtm version that ran it. */
   wtmVersion: string;
+  /** What went wrong, when wtm (not the guest) ended it: a recording error, a failed start. */
+  error?: string;
+  /** The signal that interrupted wtm (state interrupted), e.g. SIGINT. */
+  signal?: string;
+  /** The OS process recording it, its host, and its start ("BOOT_ID:TICKS", see liveness.ts). */
+  pid?: number;
+  host?: string;
+  pidStart?: string;
 }
 
 /** What `createProcess` needs: the rest is filled in (a new id, now, 'running', this wtm). */
@@ -34,7 +49,7 @@ export type NewProcess = Omit<ProcessRecord, 'id' | 'startTime' | 'state' | 'wtm
   Partial<Pick<ProcessRecord, 'id' | 'startTime' | 'state' | 'wtmVersion'>>;
 
 /** The fields that change while and after a process runs. */
-export type ProcessPatch = Partial<Pick<ProcessRecord, 'endTime' | 'exitCode' | 'trap' | 'state' | 'logBytes' | 'calls'>>;
+export type ProcessPatch = Partial<Pick<ProcessRecord, 'endTime' | 'exitCode' | 'trap' | 'state' | 'logBytes' | 'calls' | 'error' | 'signal'>>;
 
 export const UUID_V4_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -57,6 +72,11 @@ const FIELDS: Record<keyof ProcessRecord, (v: unknown) => string | null> = {
   logBytes: count,
   calls: count,
   wtmVersion: (v) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? null : 'must be a non-empty string'),
+  error: (v) => (typeof v === 'string' && v.length <= MAX_STRING ? null : 'must be a string'),
+  signal: (v) => (typeof v === 'string' && /^SIG[A-Z0-9]{1,10}$/.test(v) ? null : 'must be a signal name'),
+  pid: (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? null : 'must be a positive integer'),
+  host: (v) => (typeof v === 'string' && v.length <= 256 ? null : 'must be a string'),
+  pidStart: (v) => (typeof v === 'string' && v.length <= 256 ? null : 'must be a string'),
 };
 const REQUIRED: (keyof ProcessRecord)[] = ['id', 'moduleDigest', 'configDigest', 'argv', 'startTime', 'state', 'wtmVersion'];
 

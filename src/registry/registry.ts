@@ -7,6 +7,7 @@ import { canonicalJson, DIGEST_RE, sha256Hex } from './digest.js';
 import { LocalStore } from './local.js';
 import { checkProcessRecord, cleanRecord, UUID_V4_RE, type NewProcess, type ProcessPatch, type ProcessRecord } from './process.js';
 import type { ObjectStore } from './store.js';
+import { currentOwner, ownerAlive } from './liveness.js';
 
 /*
  * What the registry keeps in its ObjectStore:
@@ -14,11 +15,16 @@ import type { ObjectStore } from './store.js';
  *   record config/HEX           a process config, HEX = sha256 of its canonical JSON
  *   record process/ID           a ProcessRecord, ID = UUID v4
  *   blob   logs/ID              the process's time-machine log, appended while it runs
+ *   blob   tails/ID             the records of a running process not yet sealed into its log
+ *                                (one uncompressed batch, replaced every 250 ms; see logtail.ts)
+ *   record running/ID           {} while process ID is recording: the index of running records
  */
 const MODULE_PREFIX = 'modules/sha256/';
 const CONFIG = 'config';
 const PROCESS = 'process';
+const RUNNING = 'running';
 const logKey = (id: string) => `logs/${id}`;
+const tailKey = (id: string) => `tails/${id}`;
 
 export class Registry {
   /** Serialises read-modify-write of one process record within this Node process. */
@@ -106,11 +112,14 @@ export class Registry {
 
   /** Records a new process; its module and config must already be stored. Returns the stored record. */
   async createProcess(rec: NewProcess): Promise<ProcessRecord> {
+    const state = rec.state ?? 'running';
+    const owner = state === 'running' && rec.pid === undefined ? currentOwner() : {};
     const full = cleanRecord({
       ...rec,
+      ...owner,
       id: rec.id ?? randomUUID(),
       startTime: rec.startTime ?? new Date().toISOString(),
-      state: rec.state ?? 'running',
+      state,
       wtmVersion: rec.wtmVersion ?? wtmVersion(),
     });
     checkProcessRecord(full);
@@ -118,6 +127,7 @@ export class Registry {
     if (!this.stored.has(CONFIG + full.configDigest) && (await this.getConfig(full.configDigest)) === null) throw new Error(`config ${full.configDigest} is not in the registry (store it with putConfig first)`);
     return this.locked(full.id, async () => {
       if ((await this.store.getRecord(PROCESS, full.id)) !== null) throw new Error(`process ${full.id} already exists`);
+      if (full.state === 'running') await this.store.putRecord(RUNNING, full.id, {});
       await this.store.putRecord(PROCESS, full.id, full);
       return full;
     });
@@ -126,24 +136,44 @@ export class Registry {
   /** Applies `patch` (end time, exit code, state, counters) to a process record and returns the result. */
   async updateProcess(id: string, patch: ProcessPatch): Promise<ProcessRecord> {
     checkId(id);
-    const allowed = new Set(['endTime', 'exitCode', 'trap', 'state', 'logBytes', 'calls']);
+    const allowed = new Set(['endTime', 'exitCode', 'trap', 'state', 'logBytes', 'calls', 'error', 'signal']);
     for (const k of Object.keys(patch)) if (!allowed.has(k)) throw new Error(`updateProcess: field ${k} cannot be changed`);
     return this.locked(id, async () => {
-      const old = await this.getProcess(id);
+      const old = await this.getStoredProcess(id);
       if (!old) throw new Error(`no process ${id}`);
       const next = cleanRecord({ ...old, ...patch });
       checkProcessRecord(next);
       await this.store.putRecord(PROCESS, id, next);
+      if (next.state !== 'running') {
+        await this.store.deleteRecord(RUNNING, id);
+        await this.store.deleteBlob(tailKey(id));
+      }
       return next;
     });
   }
 
+  /**
+   * A process record as it stands: a `running` record whose owner (pid, host) is gone reads as
+   * `interrupted` (wtm was killed; `recoverInterrupted` in runtime/recovery.ts makes it so on disk).
+   */
   async getProcess(id: string): Promise<ProcessRecord | null> {
+    const rec = await this.getStoredProcess(id);
+    if (rec === null || !isOrphan(rec)) return rec;
+    return { ...rec, state: 'interrupted' };
+  }
+
+  /** The record exactly as stored (a `running` record is not checked against its owner). */
+  async getStoredProcess(id: string): Promise<ProcessRecord | null> {
     checkId(id);
     const rec = await this.store.getRecord(PROCESS, id);
     if (rec === null) return null;
     checkProcessRecord(rec, `stored process record ${id}`);
     return rec;
+  }
+
+  /** Ids of the records stored as `running` (their owners may be gone: see getProcess). */
+  async listRunning(): Promise<string[]> {
+    return (await this.store.listRecords(RUNNING)).filter((id) => UUID_V4_RE.test(id));
   }
 
   /** All processes, newest (latest start time) first. */
@@ -170,6 +200,8 @@ export class Registry {
     checkId(id);
     return this.locked(id, async () => {
       const hadLog = await this.store.deleteBlob(logKey(id));
+      await this.store.deleteBlob(tailKey(id));
+      await this.store.deleteRecord(RUNNING, id);
       const hadRecord = await this.store.deleteRecord(PROCESS, id);
       return hadRecord || hadLog;
     });
@@ -179,6 +211,19 @@ export class Registry {
 
   async appendLog(id: string, chunk: Uint8Array): Promise<void> {
     await this.store.appendBlob(logKey(checkId(id)), chunk);
+  }
+
+  /** Replaces the log's unsealed tail (one batch frame; see logtail.ts). */
+  async putLogTail(id: string, batch: Uint8Array): Promise<void> {
+    await this.store.putBlob(tailKey(checkId(id)), batch);
+  }
+
+  async readLogTail(id: string): Promise<Uint8Array | null> {
+    return this.store.readBlob(tailKey(checkId(id)));
+  }
+
+  async deleteLogTail(id: string): Promise<void> {
+    await this.store.deleteBlob(tailKey(checkId(id)));
   }
 
   async readLog(id: string): Promise<Uint8Array | null> {
@@ -258,6 +303,12 @@ export class Registry {
       if (this.locks.get(id) === tail) this.locks.delete(id);
     }
   }
+}
+
+/** A `running` record whose owner is certainly gone. */
+export function isOrphan(rec: ProcessRecord): boolean {
+  return rec.state === 'running' && rec.pid !== undefined && rec.host !== undefined
+    && ownerAlive({ pid: rec.pid, host: rec.host, ...(rec.pidStart ? { pidStart: rec.pidStart } : {}) }) === false;
 }
 
 function checkId(id: string): string {
