@@ -46,7 +46,7 @@ for (const [mode, flags, message] of [
     const tasks = procs.filter((p) => p.parentId);
     const dirs = fs.readdirSync(path.join(home, 'tasks'));
     console.log(`# bomb ${mode} ${flags.join(' ')}: ended in ${seconds.toFixed(1)} s, ${tasks.length} task records `
-      + `(${tasks.filter((t) => t.state === 'killed').length} cancelled), ${dirs.length} task directories`);
+      + `(${tasks.filter((t) => t.state === 'cancelled').length} cancelled), ${dirs.length} task directories`);
     assert.ok(seconds < 30, `took ${seconds} s`);
     // Nothing left running, every task recorded with its end, and at most one tree's worth.
     assert.deepEqual(procs.filter((p) => p.state === 'running' || !p.endTime), []);
@@ -97,7 +97,7 @@ test('a process that ends cancels the tasks it left queued or running; each is r
     const children = (await registry.listProcesses()).filter((p) => p.parentId === r.processId);
     assert.equal(children.length, 3);
     for (const c of children) {
-      assert.equal(c.state, 'killed');
+      assert.equal(c.state, 'cancelled');
       assert.equal(c.exitCode, 130);
       assert.ok(c.endTime);
     }
@@ -107,7 +107,7 @@ test('a process that ends cancels the tasks it left queued or running; each is r
     assert.equal(task.state, 'success', task.error);
     const grandchildren = (await registry.listProcesses()).filter((p) => p.parentId === task.id);
     assert.equal(grandchildren.length, 3);
-    assert.ok(grandchildren.every((g) => g.state === 'killed' && g.exitCode === 130));
+    assert.ok(grandchildren.every((g) => g.state === 'cancelled' && g.exitCode === 130));
     const results = rt.tasks.list().filter((t) => t.spec.parentId === task.id);
     assert.equal(results.length, 3);
     assert.ok(results.every((t) => t.state === 'cancelled'));

@@ -73,7 +73,7 @@ test('replay with a different module or different args stops at the first differ
   const { runInWorker } = await import('../dist/runtime/runtime.js');
   const log = await registry.readLog(rec.processId);
   const { module } = await rt.load(path.join(root, 'examples/hello.wasm'));
-  const differentArgs = await runInWorker(module, {
+  const { result: differentArgs } = await runInWorker(module, {
     args: [...config.args.slice(0, 1), 'two'], env: config.env, mounts: [], preopens: [], stdin: 'null',
     stdout: 'pipe', stderr: 'pipe', record: false, replayLog: log,
   });
@@ -82,7 +82,7 @@ test('replay with a different module or different args stops at the first differ
 
   // A different module: it makes other calls than the log holds.
   const other = await rt.load(guest('exit_code'));
-  const differentModule = await runInWorker(other.module, {
+  const { result: differentModule } = await runInWorker(other.module, {
     args: config.args, env: config.env, mounts: [], preopens: [], stdin: 'null',
     stdout: 'pipe', stderr: 'pipe', record: false, replayLog: log,
   });

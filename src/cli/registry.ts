@@ -1,10 +1,21 @@
 import { Registry } from '../registry/registry.js';
 import type { FlagSpec, Parsed } from './args.js';
+import { recoverInterrupted } from '../runtime/recovery.js';
 
 /** The flag every registry command takes. */
 export const registryFlag: Record<string, FlagSpec> = { registry: { value: true } };
 export const registryHelp = `  --registry DIR          the registry (default: $WTM_HOME or ~/.wtm)`;
 
-export function openRegistry(p: Parsed): Promise<Registry> {
-  return Registry.open(p.flags.get('registry')?.[0]);
+/**
+ * Opens the registry a command names, and first makes the records of runs whose wtm was
+ * killed say `interrupted`, their logs sealed (runtime/recovery.ts).
+ */
+export async function openRegistry(p: Parsed): Promise<Registry> {
+  const reg = await Registry.open(p.flags.get('registry')?.[0]);
+  try {
+    await recoverInterrupted(reg);
+  } catch (e) {
+    process.stderr.write(`wtm: could not recover interrupted runs: ${(e as Error).message}\n`);
+  }
+  return reg;
 }

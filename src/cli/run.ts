@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { interruptRecordingsNow } from '../runtime/recording.js';
 import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TreeEvent } from '../runtime/index.js';
 import { parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
@@ -39,14 +40,26 @@ Flags:
                           ${DEFAULT_MAX_TASKS_PER_TREE}); past it task_submit answers AGAIN
   --max-task-depth N      tasks may start tasks N levels deep (default ${DEFAULT_MAX_TASK_DEPTH}; the main
                           process is level 0); deeper, task_submit answers PERM
-  --max-open-files N      open files (and directories) the guest may hold at once, each
+  --timeout DURATION      stop the guest after DURATION (e.g. 30s, 500ms, 2m, 1h; a bare
+                          number is seconds): exit status 124, recorded as killed
+  --max-memory SIZE       the guest's linear memory may grow to SIZE at most (e.g. 512M,
+                          2G; 64K to 4G); past it memory.grow fails in the guest
+  --max-fds N             open files (and directories) the guest may hold at once, each
                           task too (default 1024, as Linux's ulimit -n); past it, MFILE
+                          (--max-open-files is the same)
   --no-record             do not record the run (nor its tasks)
 ${registryHelp}
   -h, --help              show this help
 
-Exit status: the guest's exit code; ${134} if it trapped; 1 if it could not start; 2 for a
-command-line mistake.`;
+The recording reaches the registry as the guest runs (at least every 250 ms), so a wtm that
+is killed loses at most that: its record then reads as interrupted. Ctrl-C (SIGINT) or
+SIGTERM stops the guest, keeps its log and records it as interrupted. If the recording
+cannot be written (a full disk), the guest is stopped, the log so far kept, and the record
+says failed.
+
+Exit status: the guest's exit code; ${134} if it trapped; 124 if it timed out; 130 or 143 if
+wtm was interrupted by SIGINT or SIGTERM; 1 if it could not start or its recording failed;
+2 for a command-line mistake.`;
 
 /** MODULE names an image when it is not a file there and does not end in .wasm. */
 function looksLikeImage(module: string): boolean {
@@ -83,6 +96,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'max-tasks-per-tree': { value: true },
     'max-task-depth': { value: true },
     'max-open-files': { value: true },
+    'max-fds': { value: true },
+    timeout: { value: true },
+    'max-memory': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -108,8 +124,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env.push(e);
   }
   const limits = {
-    maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-open-files'),
+    maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory') };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -121,21 +138,65 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   // Tasks get their directories in the registry's directory (a temporary one without --no-record).
   const runtime = new Runtime({ registry, ...limits });
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
+  const stopSignals = handleSignals(runtime);
   try {
-    return await runMain(runtime, image, module, p.rest, env, noHost, p.flags.get('env') ?? [], mounts, registry, onTaskEvent);
+    return await runMain(runtime, image, module, p.rest, env, noHost, p.flags.get('env') ?? [], mounts, registry, onTaskEvent, bounds);
   } finally {
+    stopSignals();
     if (image) closeMountHandles(image.root);
     await runtime.close();
   }
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void): Promise<number> {
+/** Exit status after a signal, as a shell reports it (128 + the signal's number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * SIGINT, SIGTERM and SIGHUP stop the guest and its tasks; their recordings keep what was
+ * logged and say `interrupted`. A guest that does not stop at once (a thread blocked reading a
+ * terminal cannot be stopped until the read returns) has its recording ended anyway after a
+ * moment, and wtm exits; a second signal exits at once, after doing the same.
+ */
+function handleSignals(runtime: Runtime): () => void {
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let first: NodeJS.Signals | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const leave = async (sig: NodeJS.Signals) => {
+    await interruptRecordingsNow(sig);
+    // Re-raised with its default action: the process ends at once, as killed by the signal
+    // (what a shell shows as 128+N), even with a worker thread stuck in a read, which
+    // process.exit() would wait for.
+    for (const s of sigs) process.off(s, on);
+    process.kill(process.pid, sig);
+  };
+  const on = (sig: NodeJS.Signals) => {
+    if (first !== null) return void leave(first);
+    first = sig;
+    process.stderr.write(`wtm: ${sig}: stopping the guest; its recording is kept as interrupted\n`);
+    runtime.interrupt(sig);
+    timer = setTimeout(() => void leave(sig), 2000);
+    timer.unref();
+  };
+  for (const s of sigs) process.on(s, on);
+  return () => {
+    if (timer) clearTimeout(timer);
+    for (const s of sigs) process.off(s, on);
+  };
+}
+
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number }): Promise<number> {
+  const limits = {
+    ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
+    ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
+  };
   const result = await runtime.run(image ? {
+    ...limits,
     // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
     module: image.module, argv0: image.argv0, args: [...image.args, ...rest],
     env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : envFlags), `PWD=${image.workingDir}`],
     mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
   } : {
+    ...limits,
     module,
     args: rest,
     argv0: module,
@@ -149,9 +210,45 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
     onStart: (id) => process.stderr.write(`wtm: process ${id}\n`),
     onTaskEvent,
   });
+  if (result.interrupted) {
+    process.stderr.write(`wtm: interrupted by ${result.interrupted}${result.processId ? `: process ${result.processId} is recorded as interrupted` : ''}\n`);
+    return SIGNAL_EXIT[result.interrupted] ?? 1;
+  }
+  if (result.timedOut) {
+    process.stderr.write(`wtm: ${module}: timed out after ${formatMs(bounds.timeoutMs!)} (--timeout)\n`);
+    return result.exitCode;
+  }
   if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
   if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);
+  // A recording that failed ends the run with an error even if the guest was happy.
+  if (result.state === 'failed' && !result.trap) return result.exitCode === 0 ? 1 : result.exitCode;
   return result.exitCode;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** A duration given as --NAME D: N (seconds), Nms, Ns, Nm, Nh (N may have a fraction). */
+export function durationFlag(p: Parsed, name: string): number | undefined {
+  const v = p.flags.get(name)?.[0];
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's') as 'ms'];
+  const ms = m ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!(ms >= 1 && ms <= 2 ** 31 - 1)) throw new UsageError(`--${name} ${v}: expected a duration from 1ms to 24 days, e.g. 30s, 500ms, 2m, 1h`);
+  return ms;
+}
+
+/** A size given as --NAME S: N bytes, or with K, M, G (KiB, MiB, GiB; "KiB" and "KB" too). */
+export function sizeFlag(p: Parsed, name: string): number | undefined {
+  const v = p.flags.get(name)?.[0];
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg])?(?:i?b)?$/i.exec(v.trim());
+  const unit = m?.[2] ? 1024 ** ('kmg'.indexOf(m[2].toLowerCase()) + 1) : 1;
+  const bytes = m ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(bytes >= 65536 && bytes <= 2 ** 32)) throw new UsageError(`--${name} ${v}: expected a size from 64K to 4G, e.g. 512M`);
+  return bytes;
 }
 
 /** A whole number >= 1 given as --NAME N, or undefined. */

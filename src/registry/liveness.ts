@@ -46,6 +46,7 @@ function startOf(pid: number): string | null {
   }
   // The command name (field 2) is in parentheses and may hold spaces or ')': split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return null; // a zombie: dead, not yet reaped
   const ticks = fields[19]; // field 22 overall
   const boot = bootId();
   return ticks && boot ? `${boot}:${ticks}` : null;

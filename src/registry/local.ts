@@ -142,6 +142,11 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async truncateBlob(key: string, size: number): Promise<void> {
+    if (!(Number.isSafeInteger(size) && size >= 0)) throw new Error(`truncateBlob: bad size ${size}`);
+    await fsp.truncate(this.blobPath(key), size);
+  }
+
   // ---- maintenance ----
 
   /**

@@ -218,6 +218,11 @@ export class Registry {
     await this.store.putBlob(tailKey(checkId(id)), batch);
   }
 
+  /** Cuts the log to its first `size` bytes (its whole batches, after a kill cut one short). */
+  async truncateLog(id: string, size: number): Promise<void> {
+    await this.store.truncateBlob(logKey(checkId(id)), size);
+  }
+
   async readLogTail(id: string): Promise<Uint8Array | null> {
     return this.store.readBlob(tailKey(checkId(id)));
   }

@@ -46,6 +46,8 @@ export interface ObjectStore {
   deleteBlob(key: string): Promise<boolean>;
   /** Appends a chunk to a blob, creating it when absent. */
   appendBlob(key: string, chunk: Uint8Array): Promise<void>;
+  /** Cuts a blob to its first `size` bytes (a log cut inside a batch, before its tail is appended). */
+  truncateBlob(key: string, size: number): Promise<void>;
 }
 
 const SEGMENT = /^[a-z0-9._-]+$/;

@@ -1,4 +1,5 @@
 import type { Registry } from '../registry/registry.js';
+import type { ProcessState } from '../registry/process.js';
 import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig } from './config.js';
 import type { TreeEvent } from './tree.js';
 
@@ -34,6 +35,12 @@ export interface RunOptions {
   stderr?: OutputConfig;
   /** Record the run into this registry (default: the runtime's; the CLI records by default). */
   registry?: Registry;
+  /** Wall-clock limit in ms: past it the guest is stopped (exit code 124, state `killed`). */
+  timeoutMs?: number;
+  /** Linear memory limit in bytes (64 KiB to 4 GiB): memory.grow past it fails in the guest. */
+  memoryLimitBytes?: number;
+  /** Aborting stops the guest (exit code 130, state `cancelled`). */
+  signal?: AbortSignal;
   /** Called with the process id once the process is registered, before it starts. */
   onStart?: (processId: string) => void;
   /**
@@ -67,6 +74,12 @@ export interface RunResult {
   stderr?: Uint8Array;
   /** Tasks the process left queued or running when it ended: they were cancelled. */
   cancelledTasks?: number;
+  /** The state its record was given (recorded runs). */
+  state?: ProcessState;
+  /** Set when the guest was stopped by its timeout. */
+  timedOut?: boolean;
+  /** The signal that interrupted wtm (Runtime.interrupt), when it stopped this run. */
+  interrupted?: string;
 }
 
 /** Runs WASI modules, each process in its own worker thread. */

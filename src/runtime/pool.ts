@@ -1,5 +1,6 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
+import type { TailMessage } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
 
@@ -100,6 +101,8 @@ export interface Job {
   config: ProcessConfig;
   /** Sealed log batches, in order. */
   onLog?: (chunk: Uint8Array) => void;
+  /** The shared buffer of the log's unsealed records (tail.ts), each time it changes. */
+  onTail?: (m: TailMessage) => void;
   /** Output chunks when stdout/stderr is 'pipe'. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
   /** Wall-clock limit: past it the worker is terminated. */
@@ -116,6 +119,7 @@ interface WorkerMessage {
   chunk?: Uint8Array;
   exit?: ExitReport;
   log?: Uint8Array;
+  tail?: TailMessage;
   task?: TaskRequest;
   taskCancel?: string;
   taskBlocked?: TaskBlocked | null;
@@ -189,6 +193,7 @@ export class WorkerPool {
       const onMessage = (msg: WorkerMessage) => {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
         else if (msg.log) job.onLog?.(msg.log);
+        else if (msg.tail) job.onTail?.(msg.tail);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
         else if (msg.task) job.tasks?.onTask(claimHandles(worker, msg.task), reply);
         else if (msg.taskCancel) job.tasks?.onCancel(msg.taskCancel);

@@ -10,6 +10,7 @@ import { GuestTasks, type TaskChannel, type TaskMessage } from './guest-tasks.js
 import { LogFormatError } from '../timemachine/codec.js';
 import { LogReader, LogWriter } from '../timemachine/format.js';
 import { Recorder } from '../timemachine/recorder.js';
+import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
 import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
 
@@ -17,7 +18,7 @@ import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
 export const TRAP_EXIT_CODE = 134;
 
 /** What a running process sends to its starter: output chunks and log batches. */
-export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | TaskMessage) => void;
+export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | { tail: TailMessage } | TaskMessage) => void;
 
 function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
@@ -127,7 +128,9 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
   }
   try {
     if (!config.record) return runGuest(module, sys);
-    const log = new LogWriter((chunk) => post({ log: chunk }));
+    // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
+    // when this worker is stopped, or wtm killed, between two batches.
+    const log = new LogWriter((chunk) => post({ log: chunk }), { tail: new TailPublisher((tail) => post({ tail })) });
     const recorder = new Recorder(sys, log);
     const report = runGuest(module, recorder);
     recorder.flush();

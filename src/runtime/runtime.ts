@@ -17,6 +17,11 @@ import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from '
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
 import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
+import { Recording } from './recording.js';
+import { anySignal } from './signals.js';
+import { limitMemory } from './memlimit.js';
+import type { JobResult } from './pool.js';
+import type { TailMessage } from '../timemachine/tail.js';
 import { missingImport } from './process.js';
 
 export { UserError };
@@ -33,6 +38,9 @@ export class Runtime {
   /** A temporary directory of this runtime (tasks and layers without a registry), removed by close(). */
   private readonly scratch: string | null = null;
   private readonly sink: QueueSink;
+  /** Aborted by interrupt(): every job of this runtime listens to it. */
+  private readonly interruption = new AbortController();
+  private interruptedBy: string | undefined;
 
   constructor(readonly options: RuntimeOptions = {}) {
     const max = options.maxConcurrency ?? os.availableParallelism();
@@ -53,6 +61,7 @@ export class Runtime {
       guestTasks: (id) => this.sink.serverFor(id),
       keepTaskDirs: options.keepTaskDirs ?? 'always',
       maxOpenFiles: this.maxOpenFiles,
+      interrupt: this.interruption.signal,
       layersDir: options.layersDir ?? (home !== null ? path.join(home, 'layers') : path.join(path.dirname(this.tasksDir), 'layers')),
     });
     const queue = new LocalTaskQueue((id, spec, signal, release) => this.runner.execute(id, spec, signal, release), max, {
@@ -100,7 +109,7 @@ export class Runtime {
   }
 
   /** Reads and compiles a module (UserError for a missing or invalid file). */
-  async load(module: string | Uint8Array): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
+  async load(module: string | Uint8Array, memoryLimitBytes?: number): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
     let bytes: Uint8Array;
     if (typeof module === 'string') {
       try {
@@ -114,7 +123,9 @@ export class Runtime {
     const where = typeof module === 'string' ? module : 'the module';
     let compiled: WebAssembly.Module;
     try {
-      compiled = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+      // A memory limit is the module's own maximum, lowered (memlimit.ts): memory.grow past it fails in the guest.
+      const code = memoryLimitBytes === undefined ? bytes : limitMemory(bytes, memoryLimitBytes);
+      compiled = await WebAssembly.compile(code as Uint8Array<ArrayBuffer>);
     } catch (e) {
       throw new UserError(`${where} is not a valid WebAssembly module: ${(e as Error).message}`);
     }
@@ -136,7 +147,7 @@ export class Runtime {
   async run(opts: RunOptions): Promise<RunResult> {
     if (opts.module instanceof WebAssembly.Module) {
       if (opts.registry ?? this.options.registry) throw new UserError('recording needs the module bytes, not a compiled module');
-      return this.runMain(opts.module, this.configure(opts), opts);
+      return (await this.runMain(opts.module, this.configure(opts), opts)).result;
     }
     const worker = startWorker();
     try {
@@ -148,7 +159,8 @@ export class Runtime {
   }
 
   private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
-    const { bytes, module } = await this.load(source);
+    checkLimits(opts);
+    const { bytes, module } = await this.load(source, opts.memoryLimitBytes);
     const config = this.configure(opts);
     // Archives are checked before anything is recorded (a hostile one is refused here, with
     // the entry named), at the price of reading them twice: the worker loads its own copy.
@@ -161,30 +173,36 @@ export class Runtime {
       }
     }
     const registry = opts.registry ?? this.options.registry;
-    if (!registry) return this.runMain(module, config, opts, worker);
+    if (!registry) {
+      const { result, job } = await this.runMain(module, config, opts, worker);
+      if (job.ended === 'cancelled' && this.interruptedBy) result.interrupted = this.interruptedBy;
+      return result;
+    }
     config.record = true;
-    const moduleDigest = await registry.putModule(bytes);
-    const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION));
     const id = randomUUID();
-    await registry.createProcess({
-      id, moduleDigest, configDigest, argv: config.args, startTime: new Date().toISOString(),
-      state: 'running', wtmVersion: WTM_VERSION,
-    });
     config.processId = id;
+    const recording = new Recording(registry, id, (async () => {
+      const moduleDigest = await registry.putModule(bytes);
+      const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION, {
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.memoryLimitBytes !== undefined ? { memoryLimitBytes: opts.memoryLimitBytes } : {}),
+      }));
+      return { moduleDigest, configDigest };
+    })(), { argv: config.args, startTime: new Date().toISOString(), wtmVersion: WTM_VERSION }, this.interruption.signal);
+    // The record exists before the guest starts: a wtm killed from now on leaves it interrupted.
+    try {
+      await recording.started;
+    } catch (e) {
+      recording.discard();
+      throw new UserError(`cannot record the run: ${(e as Error).message} (run with --no-record to run without recording)`);
+    }
     opts.onStart?.(id);
-    let saving: Promise<void> = Promise.resolve();
-    let logBytes = 0;
-    const result = await this.runMain(module, config, opts, worker, (chunk) => {
-      logBytes += chunk.byteLength;
-      saving = saving.then(() => registry.appendLog(id, chunk));
-    });
-    await saving;
-    await registry.updateProcess(id, {
-      endTime: new Date().toISOString(), exitCode: result.exitCode,
-      state: result.trap ? 'trapped' : result.error ? 'failed' : 'exited',
-      ...(result.trap ? { trap: result.trap } : {}), logBytes, calls: result.calls ?? 0,
-    });
-    return { ...result, processId: id };
+    const result = await this.runMain(module, config, opts, worker, recording);
+    const ended = await recording.end(result.job);
+    const out: RunResult = { ...result.result, processId: id, state: ended.state };
+    if (ended.error && ended.state === 'failed' && !result.result.trap) out.error = ended.error;
+    if (ended.state === 'interrupted') out.interrupted = this.interruptedBy ?? 'SIGINT';
+    return out;
   }
 
   /**
@@ -192,7 +210,7 @@ export class Runtime {
    * its task calls served as a new tree; when it has ended, the tasks it left queued or
    * running are cancelled, and this resolves once they have settled.
    */
-  private async runMain(module: WebAssembly.Module, config: ProcessConfig, opts: RunOptions, worker?: Worker, onLog?: (chunk: Uint8Array) => void): Promise<RunResult> {
+  private async runMain(module: WebAssembly.Module, config: ProcessConfig, opts: RunOptions, worker?: Worker, recording?: Recording): Promise<{ result: RunResult; job: JobResult }> {
     let opened;
     try {
       opened = openMountHandles(config.mounts);
@@ -201,15 +219,31 @@ export class Runtime {
       throw new UserError((e as Error).message);
     }
     const server = this.guestTaskHandlers(config.processId, opts.onTaskEvent);
-    let result: RunResult;
+    const stop = anySignal([recording?.signal ?? this.interruption.signal, opts.signal]);
+    let ran: { result: RunResult; job: JobResult };
     try {
-      result = await runInWorker(module, { ...config, mounts: opened.mounts }, onLog, worker, server);
+      ran = await runInWorker(module, { ...config, mounts: opened.mounts }, {
+        worker, tasks: server, timeoutMs: opts.timeoutMs, signal: stop.signal,
+        ...(recording ? { onLog: recording.onLog, onTail: recording.onTail } : {}),
+      });
     } finally {
+      stop.dispose();
       opened.close();
     }
     const cancelled = await server.finish((count) => opts.onTaskEvent?.({ kind: 'cancelled', count }));
-    if (cancelled > 0) result.cancelledTasks = cancelled;
-    return result;
+    if (cancelled > 0) ran.result.cancelledTasks = cancelled;
+    return ran;
+  }
+
+  /**
+   * Stops every process this runtime runs, main and tasks, because the host process got
+   * `signal` (SIGINT, SIGTERM): each recording keeps what was logged up to now and its record
+   * says `interrupted`. The runs then resolve as usual.
+   */
+  interrupt(signal: string): void {
+    if (this.interruptedBy) return;
+    this.interruptedBy = signal;
+    this.interruption.abort(`interrupted by ${signal}`);
   }
 
   /** Replays a recorded process from its log alone: no files, clock or network are touched. */
@@ -229,7 +263,7 @@ export class Runtime {
       args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
     };
-    return { ...(await runInWorker(module, config)), processId: id };
+    return { ...(await runInWorker(module, config)).result, processId: id };
   }
 }
 
@@ -242,15 +276,39 @@ function positive(n: number, what: string): number {
   return n;
 }
 
-/** Runs one process in a (fresh or just started) worker; collects its exit report, piped output and log. */
-export async function runInWorker(module: WebAssembly.Module, config: ProcessConfig, onLog?: (chunk: Uint8Array) => void, worker?: Worker, tasks?: GuestTaskHandlers): Promise<RunResult> {
+/** How runInWorker runs a job (see Job in pool.ts). */
+export interface WorkerJob {
+  worker?: Worker;
+  tasks?: GuestTaskHandlers;
+  onLog?: (chunk: Uint8Array) => void;
+  onTail?: (m: TailMessage) => void;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Runs one process in a (fresh or just started) worker; collects its exit report and piped output. */
+export async function runInWorker(module: WebAssembly.Module, config: ProcessConfig, j: WorkerJob = {}): Promise<{ result: RunResult; job: JobResult }> {
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  const pool = new WorkerPool(0, worker);
-  const r = await pool.run({ module, config, onLog, tasks, onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk) });
+  const pool = new WorkerPool(0, j.worker);
+  const r = await pool.run({
+    module, config, onLog: j.onLog, onTail: j.onTail, tasks: j.tasks, timeoutMs: j.timeoutMs, signal: j.signal,
+    onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+  });
   const result: RunResult = { exitCode: r.exitCode, trap: r.trap, error: r.error, calls: r.calls };
   if (config.stdout === 'pipe') result.stdout = Buffer.concat(out);
   if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);
+  if (r.ended === 'timeout') result.timedOut = true;
   for (const k of ['trap', 'error', 'calls'] as const) if (result[k] === undefined) delete result[k];
-  return result;
+  return { result, job: r };
+}
+
+/** Checks the limits of a run (library callers get an Error, not a Node warning). */
+function checkLimits(opts: RunOptions): void {
+  const t = opts.timeoutMs;
+  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 1)) throw new UserError(`timeoutMs must be a whole number of ms >= 1 (got ${t})`);
+  const m = opts.memoryLimitBytes;
+  if (m !== undefined && !(Number.isSafeInteger(m) && m >= 65536 && m <= 2 ** 32)) {
+    throw new UserError(`memoryLimitBytes must be a whole number of bytes from 64 KiB to 4 GiB (got ${m})`);
+  }
 }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
 import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { limitMemory } from './memlimit.js';
-import type { WorkerPool } from './pool.js';
+import type { JobResult, WorkerPool } from './pool.js';
+import { Recording } from './recording.js';
+import { anySignal } from './signals.js';
 import { missingImport } from './process.js';
 import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
 import { closeMountHandles, openMountHandles } from './handles.js';
@@ -28,6 +30,8 @@ export interface TaskRunnerOptions {
   guestTasks?: (id: string) => TaskServer | undefined;
   /** Open fds each task may hold (its fd table's limit). */
   maxOpenFiles?: number;
+  /** Aborted when the host process is interrupted (Runtime.interrupt): every task stops, recorded as interrupted. */
+  interrupt?: AbortSignal;
 }
 
 /**
@@ -116,14 +120,13 @@ export class TaskRunner {
     const registry = this.o.registry;
     config.record = !!registry;
     if (this.o.maxOpenFiles !== undefined) config.maxOpenFiles = this.o.maxOpenFiles;
-    // Module and config are stored while the task already runs; its process record is written
-    // once, when it has ended (the queue knows running tasks; one write per task, not two).
-    let saving: Promise<unknown> = Promise.resolve();
-    let stored: Promise<{ moduleDigest: string; configDigest: string }> | null = null;
-    let logBytes = 0;
+    config.processId = id;
+    // The record is written as `running` while the task already starts (module and config
+    // first: content-addressed, mostly already stored), and ended once it has (recording.ts).
+    let recording: Recording | null = null;
     if (registry) {
       const cfg = config;
-      stored = (async () => {
+      recording = new Recording(registry, id, (async () => {
         const moduleDigest = await this.digests.put(registry, bytes);
         // A fresh task root is named `{task}` (it is TASKS_DIR/ID): tasks run with the same
         // spec then share one config entry.
@@ -132,25 +135,26 @@ export class TaskRunner {
           timeoutMs: spec.timeoutMs ?? null, memoryLimitBytes: spec.memoryLimitBytes ?? null,
         }));
         return { moduleDigest, configDigest };
-      })();
-      saving = stored;
+      })(), {
+        argv: config.args, startTime: started, wtmVersion: this.o.wtmVersion,
+        ...(spec.parentId ? { parentId: spec.parentId } : {}),
+      }, this.o.interrupt);
     }
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);
-    config.processId = id;
     const server = this.o.guestTasks?.(id);
-    let r;
+    const stop = anySignal([signal, recording?.signal ?? this.o.interrupt]);
+    let r: JobResult;
     try {
       r = await this.o.pool.run({
-        module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs, signal, tasks: server,
+        module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs,
+        signal: stop.signal, tasks: server,
         onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-        onLog: registry ? (chunk) => {
-          logBytes += chunk.byteLength;
-          saving = saving.then(() => registry.appendLog(id, chunk));
-        } : undefined,
+        ...(recording ? { onLog: recording.onLog, onTail: recording.onTail } : {}),
       });
     } finally {
       // The worker is done (it reported its exit, or its thread has stopped).
+      stop.dispose();
       closeOwned();
     }
     release();
@@ -158,20 +162,11 @@ export class TaskRunner {
     // this task settles only once they have.
     await server?.finish();
     if (this.o.keepTaskDirs === 'never' && !given) fs.rmSync(root, { recursive: true, force: true });
+    const ended = recording ? await recording.end(r) : null;
+    if (ended?.error && !r.trap) r = { ...r, error: ended.error };
     const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled'
       : r.exitCode === 0 && !r.trap && !r.error ? 'success' : 'error';
     const endTime = new Date().toISOString();
-    if (registry && stored) {
-      await saving;
-      const { moduleDigest, configDigest } = await stored;
-      await registry.createProcess({
-        id, moduleDigest, configDigest, argv: config.args, startTime: started, wtmVersion: this.o.wtmVersion,
-        ...(spec.parentId ? { parentId: spec.parentId } : {}),
-        endTime, exitCode: r.exitCode, logBytes, calls: r.calls ?? 0,
-        state: r.ended === 'timeout' || r.ended === 'cancelled' ? 'killed' : r.trap ? 'trapped' : r.error ? 'failed' : 'exited',
-        ...(r.trap ? { trap: r.trap } : {}),
-      });
-    }
     const error = r.trap ?? r.error;
     return {
       ...base, state, exitCode: r.exitCode, root, endTime,
@@ -181,7 +176,7 @@ export class TaskRunner {
   }
 
   /**
-   * Records a task that settled without running (cancelled while queued) as `killed`, naming
+   * Records a task that settled without running (cancelled while queued) as `cancelled`, naming
    * its parent. Its module is the one it would have run; a task of an image that never started
    * has no module yet and is not recorded.
    */
@@ -205,7 +200,7 @@ export class TaskRunner {
     const now = new Date().toISOString();
     await registry.createProcess({
       id, moduleDigest, configDigest, argv: config.args, startTime: now, endTime: now, wtmVersion: this.o.wtmVersion,
-      ...(spec.parentId ? { parentId: spec.parentId } : {}), exitCode: r.exitCode, state: 'killed', logBytes: 0, calls: 0,
+      ...(spec.parentId ? { parentId: spec.parentId } : {}), exitCode: r.exitCode, state: 'cancelled', logBytes: 0, calls: 0,
     });
   }
 

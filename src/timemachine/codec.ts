@@ -41,10 +41,24 @@ export class RecordWriter {
   private pos = 0;
   private recordStart = -1;
   private records = 0;
+  /** Shared mode (see tail.ts): the buffer is on shared memory, and `committed[0]` is its length after each record. */
+  private committed: Int32Array | null = null;
+  private onBuffer: ((buf: SharedArrayBuffer) => void) | null = null;
 
   constructor(initialCapacity = 4096) {
     this.buf = new Uint8Array(Math.max(16, initialCapacity));
     this.view = new DataView(this.buf.buffer);
+  }
+
+  /**
+   * Moves the buffer to shared memory so another thread can read the records written so far
+   * (tail.ts): after each record `Atomics.store(committed, 0, length)`; each new buffer (now,
+   * and when it grows) is handed to `onBuffer` first. Only whole records are ever published.
+   */
+  share(committed: Int32Array, onBuffer: (buf: SharedArrayBuffer) => void): void {
+    this.committed = committed;
+    this.onBuffer = onBuffer;
+    this.moveTo(this.buf.length);
   }
 
   /** Bytes buffered (including those of a record still open). */
@@ -177,14 +191,15 @@ export class RecordWriter {
     const len = this.pos - start - 1;
     if (len < 128) {
       this.buf[start] = len;
-      return;
+    } else {
+      // Rare: move the payload up to make room for a longer length prefix.
+      const size = uvarintSize(len);
+      if (this.pos + size > this.buf.length) this.grow(size);
+      this.buf.copyWithin(start + size, start + 1, this.pos);
+      putUvarint32(this.buf, start, len);
+      this.pos = start + size + len;
     }
-    // Rare: move the payload up to make room for a longer length prefix.
-    const size = uvarintSize(len);
-    if (this.pos + size > this.buf.length) this.grow(size);
-    this.buf.copyWithin(start + size, start + 1, this.pos);
-    putUvarint32(this.buf, start, len);
-    this.pos = start + size + len;
+    if (this.committed !== null) Atomics.store(this.committed, 0, this.pos);
   }
 
   /** Drops the buffered bytes (and an open record) without copying them. */
@@ -206,10 +221,21 @@ export class RecordWriter {
   private grow(extra: number): void {
     let cap = this.buf.length * 2;
     while (cap < this.pos + extra) cap *= 2;
+    if (this.onBuffer !== null) return this.moveTo(cap);
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+  }
+
+  private moveTo(cap: number): void {
+    const shared = new SharedArrayBuffer(cap);
+    const next = new Uint8Array(shared);
+    next.set(this.buf.subarray(0, this.pos));
+    // Announced before it is written to: the reader switches buffers in message order.
+    this.onBuffer!(shared);
+    this.buf = next;
+    this.view = new DataView(shared);
   }
 }
 

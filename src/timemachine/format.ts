@@ -4,6 +4,7 @@
 import { LogFormatError, RecordReader, RecordWriter } from './codec.js';
 import { Codec, CODEC_NAMES, compress, decompress, isCodec } from './compress.js';
 import { crc32 } from './crc32.js';
+import type { TailPublisher } from './tail.js';
 
 export { Codec } from './compress.js';
 
@@ -38,9 +39,32 @@ export interface LogWriterOptions {
   batchBytes?: number;
   /** Codec.None, Codec.DeflateRaw or Codec.Brotli (default DEFAULT_CODEC). */
   codec?: number;
+  /** Keeps the unsealed records readable from another thread (tail.ts). */
+  tail?: TailPublisher;
 }
 
-function encodeHeader(): Uint8Array {
+/** One batch frame holding `raw` (`count` framed records from record `first`), compressed with `codec` when that is smaller. */
+export function frameBatch(raw: Uint8Array, count: number, first: number, codec: Codec): Uint8Array {
+  let payload = codec === Codec.None ? raw : compress(codec, raw);
+  if (payload.length >= raw.length) {
+    codec = Codec.None; // incompressible batch: store it
+    payload = raw;
+  }
+  const chunk = new Uint8Array(FRAME_SIZE + payload.length);
+  const v = new DataView(chunk.buffer);
+  chunk.set(BATCH_MAGIC_BYTES, 0);
+  v.setUint32(4, payload.length, true);
+  v.setUint32(8, crc32(payload), true);
+  v.setUint32(12, count, true);
+  v.setBigUint64(16, BigInt(first), true);
+  v.setUint32(24, raw.length, true);
+  chunk[28] = codec;
+  chunk.set(payload, FRAME_SIZE);
+  return chunk;
+}
+
+/** The 16-byte log header (what a log starts with, before its first batch). */
+export function encodeHeader(): Uint8Array {
   const h = new Uint8Array(HEADER_SIZE);
   h.set(LOG_MAGIC);
   new DataView(h.buffer).setUint16(8, FORMAT_VERSION, true); // flags and reserved stay 0
@@ -58,6 +82,7 @@ export class LogWriter {
   private readonly codec: Codec;
   private sealed = 0;
   private headerEmitted = false;
+  private readonly tail: TailPublisher | undefined;
 
   constructor(
     private readonly emit: (chunk: Uint8Array) => void,
@@ -69,6 +94,8 @@ export class LogWriter {
     this.batchBytes = batchBytes;
     this.codec = codec;
     this.records = new RecordWriter(Math.min(batchBytes, 1 << 24) + 1024);
+    this.tail = options.tail;
+    if (this.tail) this.records.share(this.tail.committedCell, this.tail.onBuffer);
   }
 
   /** Records written so far, sealed or still buffered. */
@@ -88,23 +115,10 @@ export class LogWriter {
       if (this.records.length > 0) throw new Error('LogWriter: bytes written outside a record');
       return;
     }
+    // The buffer keeps its bytes until the batch is emitted: a tail reader (tail.ts) sees
+    // these records either in the tail or, from `sealed` on, in a batch, never in neither.
     const raw = this.records.take();
-    let codec: Codec = this.codec;
-    let payload = compress(codec, raw);
-    if (payload.length >= raw.length) {
-      codec = Codec.None; // incompressible batch: store it
-      payload = raw;
-    }
-    const chunk = new Uint8Array(FRAME_SIZE + payload.length);
-    const v = new DataView(chunk.buffer);
-    chunk.set(BATCH_MAGIC_BYTES, 0);
-    v.setUint32(4, payload.length, true);
-    v.setUint32(8, crc32(payload), true);
-    v.setUint32(12, count, true);
-    v.setBigUint64(16, BigInt(this.sealed), true);
-    v.setUint32(24, raw.length, true);
-    chunk[28] = codec;
-    chunk.set(payload, FRAME_SIZE);
+    const chunk = frameBatch(raw, count, this.sealed, this.codec);
     this.sealed += count;
     if (!this.headerEmitted) {
       // The header travels with the first batch: one write for a short process's whole log.
@@ -114,9 +128,10 @@ export class LogWriter {
       first.set(header, 0);
       first.set(chunk, header.byteLength);
       this.emit(first);
-      return;
+    } else {
+      this.emit(chunk);
     }
-    this.emit(chunk);
+    this.tail?.sealed(this.sealed);
   }
 }
 

@@ -1,0 +1,227 @@
+import type { Registry } from '../registry/registry.js';
+import type { NewProcess, ProcessRecord, ProcessState } from '../registry/process.js';
+import { encodeHeader, HEADER_SIZE } from '../timemachine/format.js';
+import { TailReader, type TailMessage } from '../timemachine/tail.js';
+import type { JobResult } from './pool.js';
+
+/** How a recording ended: its record as stored (null when that write failed), and why wtm ended it. */
+export interface Ended {
+  record: ProcessRecord | null;
+  state: ProcessState;
+  calls: number;
+  error?: string;
+}
+
+/** How often the unsealed records of a running process reach the registry (what a SIGKILL can lose). */
+export const TAIL_INTERVAL_MS = 250;
+
+/** What ended a run from outside the guest, besides its limits. */
+export type Stop = { kind: 'interrupt'; signal: string } | { kind: 'recording'; error: string };
+
+/**
+ * The life of one recorded process, the same for a main process and a task:
+ *
+ *   begin   its module and config are stored and its record written as `running` (with the
+ *           pid that records it), so a wtm killed from here on leaves a record that reads as
+ *           `interrupted`, never one that is missing or `running` forever;
+ *   run     each sealed batch is appended to the log as it comes; the records not yet sealed
+ *           are copied from the worker's shared buffer (tail.ts) to the registry every 250 ms;
+ *           a failed write (ENOSPC, EMFILE, EIO) stops the guest through `signal`, never wtm;
+ *   end     once the worker is done: a worker that was stopped (timeout, cancel, signal,
+ *           recording error) has its unsealed records appended as a last batch; then the
+ *           record gets its end state, exit code, counts and, if wtm ended it, why.
+ */
+export class Recording {
+  private readonly tail = new TailReader();
+  private readonly controller = new AbortController();
+  /** Records in the log so far (whole batches appended). */
+  private logged = 0;
+  private logBytes = 0;
+  /** The last tail written to the registry (first record, count), to skip unchanged ones. */
+  private tailWritten = '';
+  private writing: Promise<void> = Promise.resolve();
+  private stop: Stop | null = null;
+  private begun: Promise<void>;
+  private unlisten = () => {};
+  private ending: Promise<Ended> | undefined;
+
+  /**
+   * Starts recording process `id`: `stored` stores its module and config (it may still be
+   * running while the guest starts); the record is written once they are.
+   */
+  constructor(
+    readonly registry: Registry,
+    readonly id: string,
+    stored: Promise<{ moduleDigest: string; configDigest: string }>,
+    record: Omit<NewProcess, 'moduleDigest' | 'configDigest' | 'id' | 'state'>,
+    interrupt?: AbortSignal,
+  ) {
+    this.begun = stored.then(({ moduleDigest, configDigest }) =>
+      this.registry.createProcess({ ...record, id, moduleDigest, configDigest, state: 'running' }).then(() => {}));
+    // A failure to begin is reported by end(); the guest is stopped at once.
+    this.begun.catch((e) => this.fail(e));
+    if (interrupt) {
+      const on = () => this.interrupt(String(interrupt.reason).replace(/^interrupted by /, ''));
+      if (interrupt.aborted) on();
+      interrupt.addEventListener('abort', on, { once: true });
+      this.unlisten = () => interrupt.removeEventListener('abort', on);
+    }
+    active.add(this);
+    startTicking();
+  }
+
+  /** Resolves once the record is written (rejects when it could not be). */
+  get started(): Promise<void> {
+    return this.begun;
+  }
+
+  /** Aborted when the recording cannot go on (the guest is stopped) or wtm is interrupted. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Stops the guest because wtm got `signal`: the record says interrupted. */
+  interrupt(signal: string): void {
+    if (this.stop) return;
+    this.stop = { kind: 'interrupt', signal };
+    this.controller.abort(`interrupted by ${signal}`);
+  }
+
+  /** A sealed batch from the worker: appended now, in order. */
+  readonly onLog = (chunk: Uint8Array): void => {
+    if (this.stop?.kind === 'recording') return;
+    this.logBytes += chunk.byteLength;
+    this.logged = batchEnd(chunk, this.logged);
+    this.write(() => this.registry.appendLog(this.id, chunk));
+  };
+
+  readonly onTail = (m: TailMessage): void => this.tail.receive(m);
+
+  /** Copies the unsealed records to the registry's tail slot (every TAIL_INTERVAL_MS). */
+  flushTail(): void {
+    if (this.stop?.kind === 'recording') return;
+    const snap = this.tail.snapshot();
+    if (snap === null || snap.first !== this.logged) return;
+    const key = `${snap.first}:${snap.count}`;
+    if (key === this.tailWritten) return;
+    this.tailWritten = key;
+    this.write(() => this.registry.putLogTail(this.id, snap.batch));
+  }
+
+  /**
+   * Ends the recording once the worker is done with the job: the last records, then the
+   * record's end state. Returns the record as stored (or null when even that failed: the
+   * record then reads as interrupted once this wtm has ended) and the line to show the user
+   * when the recording failed.
+   */
+  end(r: JobResult): Promise<Ended> {
+    this.ending ??= this.finish(r);
+    return this.ending;
+  }
+
+  private async finish(r: JobResult): Promise<Ended> {
+    this.discard();
+    let calls = r.calls ?? this.logged;
+    if (r.ended !== 'exited' && this.stop?.kind !== 'recording') {
+      // The worker was stopped between two batches: its unsealed records are still in the
+      // shared buffer, and become the log's last batch.
+      const snap = this.tail.snapshot();
+      if (snap !== null && snap.first === this.logged) {
+        const batch = this.logBytes === 0 ? concat(encodeHeader(), snap.batch) : snap.batch;
+        this.logBytes += batch.byteLength;
+        this.logged += snap.count;
+        this.write(() => this.registry.appendLog(this.id, batch));
+      }
+      calls = this.logged;
+    }
+    await this.writing;
+    let begun = true;
+    await this.begun.catch(() => { begun = false; });
+    const stop = this.stop;
+    const state: ProcessState = stop?.kind === 'recording' ? 'failed' : stop?.kind === 'interrupt' && r.ended !== 'exited' ? 'interrupted'
+      : r.ended === 'timeout' ? 'killed' : r.ended === 'cancelled' ? 'cancelled' : r.ended === 'crashed' ? 'failed'
+      : r.trap ? 'trapped' : r.error ? 'failed' : 'exited';
+    const error = stop?.kind === 'recording' ? stop.error : r.trap ? undefined : r.error;
+    if (!begun) return { record: null, state, calls, ...(error ? { error } : {}) };
+    try {
+      const record = await this.registry.updateProcess(this.id, {
+        endTime: new Date().toISOString(), exitCode: r.exitCode, state, logBytes: this.logBytes, calls,
+        ...(r.trap ? { trap: r.trap } : {}), ...(error ? { error } : {}),
+        ...(state === 'interrupted' && stop?.kind === 'interrupt' ? { signal: stop.signal } : {}),
+      });
+      return { record, state, calls, ...(error ? { error } : {}) };
+    } catch (e) {
+      const why = `recording failed: cannot update the record: ${message(e)}`;
+      return { record: null, state: 'failed', calls, error: error ? `${error}; ${why}` : why };
+    }
+  }
+
+  /** Forgets this recording (done, or it never began): no more tail copies. */
+  discard(): void {
+    this.unlisten();
+    active.delete(this);
+    if (active.size === 0) stopTicking();
+  }
+
+  private write(op: () => Promise<void>): void {
+    this.writing = this.writing.then(() => (this.stop?.kind === 'recording' ? undefined : op())).catch((e) => this.fail(e));
+  }
+
+  private fail(e: unknown): void {
+    if (this.stop?.kind === 'recording') return;
+    const code = (e as NodeJS.ErrnoException)?.code;
+    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (free space: wtm gc, wtm rm; or run with --no-record)'
+      : code === 'EMFILE' || code === 'ENFILE' ? ' (too many open files: raise ulimit -n, or lower --max-tasks)'
+      : ' (run with --no-record to run without recording)';
+    this.stop = { kind: 'recording', error: `recording failed: ${message(e)}${hint}; the guest was stopped, the log so far is kept` };
+    this.controller.abort(this.stop.error);
+  }
+}
+
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
+/** The record count after a chunk of log (a batch, maybe preceded by the header): its frame says. */
+function batchEnd(chunk: Uint8Array, before: number): number {
+  // "WTMLOG" or "WTMB": the fourth byte tells the header from a batch.
+  const at = chunk[3] === 0x4c ? HEADER_SIZE : 0;
+  if (chunk.byteLength < at + 32) return before;
+  const v = new DataView(chunk.buffer, chunk.byteOffset + at, 32);
+  return Number(v.getBigUint64(16, true)) + v.getUint32(12, true);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+// One timer for every recording in progress (a thousand short tasks do not make a thousand).
+const active = new Set<Recording>();
+let ticker: NodeJS.Timeout | null = null;
+
+function startTicking(): void {
+  if (ticker !== null) return;
+  ticker = setInterval(() => {
+    for (const r of active) r.flushTail();
+  }, TAIL_INTERVAL_MS);
+  ticker.unref();
+}
+
+function stopTicking(): void {
+  if (ticker !== null) clearInterval(ticker);
+  ticker = null;
+}
+
+/**
+ * Ends every recording in progress in this process at once, as interrupted by `signal`, without
+ * waiting for their workers (one blocked in a read of a terminal cannot be stopped until the
+ * read returns): what they logged is kept, their records say interrupted. For a wtm about to exit.
+ */
+export async function interruptRecordingsNow(signal: string): Promise<void> {
+  const all = [...active];
+  for (const r of all) r.interrupt(signal);
+  await Promise.all(all.map((r) => r.end({ exitCode: 130, ended: 'cancelled', error: `interrupted by ${signal}` }).catch(() => {})));
+}
