@@ -221,8 +221,7 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
   if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
   if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);
   // A recording that failed ends the run with an error even if the guest was happy.
-  if (result.state === 'failed' && !result.trap) return result.exitCode === 0 ? 1 : result.exitCode;
-  return result.exitCode;
+  return result.recordingFailed ? 1 : result.exitCode;
 }
 
 function formatMs(ms: number): string {

@@ -76,6 +76,8 @@ export interface RunResult {
   cancelledTasks?: number;
   /** The state its record was given (recorded runs). */
   state?: ProcessState;
+  /** Set when the recording could not be written: the guest was stopped (`error` says why). */
+  recordingFailed?: boolean;
   /** Set when the guest was stopped by its timeout. */
   timedOut?: boolean;
   /** The signal that interrupted wtm (Runtime.interrupt), when it stopped this run. */

@@ -37,6 +37,8 @@ export class Recording {
   /** Records in the log so far (whole batches appended). */
   private logged = 0;
   private logBytes = 0;
+  /** Bytes of the log whose appends succeeded (a failed one may have left part of a batch). */
+  private written = 0;
   /** The last tail written to the registry (first record, count), to skip unchanged ones. */
   private tailWritten = '';
   private writing: Promise<void> = Promise.resolve();
@@ -92,7 +94,7 @@ export class Recording {
     if (this.stop?.kind === 'recording') return;
     this.logBytes += chunk.byteLength;
     this.logged = batchEnd(chunk, this.logged);
-    this.write(() => this.registry.appendLog(this.id, chunk));
+    this.append(chunk);
   };
 
   readonly onTail = (m: TailMessage): void => this.tail.receive(m);
@@ -130,11 +132,25 @@ export class Recording {
         const batch = this.logBytes === 0 ? concat(encodeHeader(), snap.batch) : snap.batch;
         this.logBytes += batch.byteLength;
         this.logged += snap.count;
-        this.write(() => this.registry.appendLog(this.id, batch));
+        this.append(batch);
       }
       calls = this.logged;
     }
+    // A guest that made no call (it trapped first) still gets a log: an empty one, which
+    // replays to the same trap.
+    if (this.logBytes === 0 && this.stop?.kind !== 'recording') {
+      const header = encodeHeader();
+      this.logBytes = header.byteLength;
+      this.append(header);
+    }
     await this.writing;
+    if (this.stop?.kind === 'recording' && this.written < this.logBytes) {
+      // The failed append may have left part of a batch: cut it, so the log ends on a whole
+      // batch (and, on a full disk, the record's own update finds the room it frees).
+      this.logBytes = this.written;
+      await this.registry.truncateLog(this.id, this.written).catch(() => {});
+    }
+    if (this.stop?.kind === 'recording') await this.registry.deleteLogTail(this.id).catch(() => {});
     let begun = true;
     await this.begun.catch(() => { begun = false; });
     const stop = this.stop;
@@ -161,6 +177,13 @@ export class Recording {
     this.unlisten();
     active.delete(this);
     if (active.size === 0) stopTicking();
+  }
+
+  private append(chunk: Uint8Array): void {
+    this.write(async () => {
+      await this.registry.appendLog(this.id, chunk);
+      this.written += chunk.byteLength;
+    });
   }
 
   private write(op: () => Promise<void>): void {

@@ -84,6 +84,11 @@ export async function recoverInterrupted(reg: Registry): Promise<string[]> {
         // A damaged tail is dropped: the log keeps its whole batches.
       }
     }
+    if (logBytes === 0) {
+      // Killed before its first copy: an empty log, which reads and replays as such.
+      await reg.appendLog(id, encodeHeader());
+      logBytes = HEADER_SIZE;
+    }
     // No end time: when the owner died is not known (its last copy is up to 250 ms older).
     await reg.updateProcess(id, {
       state: 'interrupted', logBytes, calls,

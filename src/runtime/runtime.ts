@@ -201,6 +201,7 @@ export class Runtime {
     const ended = await recording.end(result.job);
     const out: RunResult = { ...result.result, processId: id, state: ended.state };
     if (ended.error && ended.state === 'failed' && !result.result.trap) out.error = ended.error;
+    if (ended.error?.startsWith('recording failed')) out.recordingFailed = true;
     if (ended.state === 'interrupted') out.interrupted = this.interruptedBy ?? 'SIGINT';
     return out;
   }
@@ -258,7 +259,8 @@ export class Runtime {
     if (!stored) throw new UserError(`process ${id}: its config ${rec.configDigest} is missing from the registry`);
     const log = await reg.readLog(id);
     if (!log) throw new UserError(`process ${id} has no log (was it run with --no-record?)`);
-    const { module } = await this.load(bytes);
+    // The same memory limit as the run: memory.grow must fail where it failed.
+    const { module } = await this.load(bytes, stored.memoryLimitBytes ?? undefined);
     const config: ProcessConfig = {
       args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
