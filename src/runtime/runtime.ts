@@ -17,7 +17,7 @@ import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from '
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
 import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
-import { missingImport } from './process.js';
+import { checkImports } from './imports.js';
 
 export { UserError };
 export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
@@ -119,8 +119,8 @@ export class Runtime {
       throw new UserError(`${where} is not a valid WebAssembly module: ${(e as Error).message}`);
     }
     // Checked here, before anything is recorded: a module that cannot run leaves no trace.
-    const missing = missingImport(compiled);
-    if (missing) throw new UserError(`${where} imports ${missing}, which wtm does not provide`);
+    const missing = checkImports(bytes, where);
+    if (missing) throw new UserError(missing);
     if (!WebAssembly.Module.exports(compiled).some((e) => e.name === '_start' && e.kind === 'function')) {
       throw new UserError(`${where} has no _start export: it is not a WASI command`);
     }

@@ -4,7 +4,7 @@ import type { Registry } from '../registry/registry.js';
 import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { limitMemory } from './memlimit.js';
 import type { WorkerPool } from './pool.js';
-import { missingImport } from './process.js';
+import { checkImports } from './imports.js';
 import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
 import { closeMountHandles, openMountHandles } from './handles.js';
 import { envList, specMounts, taskArgv0, taskConfig } from './taskconfig.js';
@@ -247,8 +247,8 @@ export class TaskRunner {
         } catch (e) {
           throw new Error(`not a valid WebAssembly module: ${(e as Error).message}`);
         }
-        const missing = missingImport(mod);
-        if (missing) throw new Error(`the module imports ${missing}, which wtm does not provide`);
+        const missing = checkImports(bytes);
+        if (missing) throw new Error(missing);
         return mod;
       })();
       this.modules.set(key, m);
