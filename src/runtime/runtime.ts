@@ -13,7 +13,7 @@ import { loadTarFs } from '../fs/tarfs.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
-import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
+import { checkTaskSpec, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
 import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
@@ -72,6 +72,7 @@ export class Runtime {
    * is the main process of a task tree of its own (`onTaskEvent` hears of its limits).
    */
   spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void } = {}): TaskHandle {
+    checkTaskSpec(spec);
     const id = randomUUID();
     this.sink.place(id, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent), 0);
     return this.sink.submit(spec, { id, ...(opts.signal ? { signal: opts.signal } : {}) });
