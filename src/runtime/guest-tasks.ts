@@ -4,7 +4,7 @@ import { Errno, type Out, type TaskHost } from '../system/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { closeDirHandle, hostPathOf, shareDir, type DirHandle } from '../fs/hostfs.js';
 import type { MountConfig } from './config.js';
-import type { TaskSpec } from './tasks.js';
+import { TASK_LIMITS, isWholeIn, type TaskSpec } from './tasks.js';
 
 /**
  * What a guest's task request becomes on its way to the starter's queue. The handles in its
@@ -65,6 +65,18 @@ export type TreeLimit = 'tasks' | 'depth' | 'handles';
 export interface TaskBlocked { awaited: string; received: number }
 
 const MAX_MODULE_BYTES = 256 << 20;
+
+/** The fields of a guest's task spec (docs/tasks.md) and of each of its mounts. */
+const SPEC_FIELDS = new Set(['module', 'args', 'env', 'stdin', 'mounts', 'timeout_ms', 'memory_limit']);
+const MOUNT_FIELDS = new Set(['guest', 'path', 'readonly']);
+
+/** A mount object with known fields only, its paths strings, `readonly` true or false if given. */
+function wellFormedMount(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const m = raw as Record<string, unknown>;
+  return Object.keys(m).every((k) => MOUNT_FIELDS.has(k)) && typeof m.guest === 'string' && typeof m.path === 'string' &&
+    (m.readonly === undefined || typeof m.readonly === 'boolean');
+}
 
 /**
  * The worker side of the `wtm` calls. Specs are checked here against the guest's own file
@@ -194,27 +206,38 @@ export class GuestTasks implements TaskHost {
     }
   }
 
-  /** The guest's JSON spec as a host TaskSpec, or -errno. */
+  /**
+   * The guest's JSON spec as a host TaskSpec, or -errno: INVAL for an unknown field, a value
+   * of the wrong type, or a number out of its range (TASK_LIMITS: `timeout_ms` a whole number
+   * of ms from 0, no limit, to 2^31-1; `memory_limit` whole bytes from one wasm page to 4 GiB).
+   */
   private toSpec(raw: unknown, handles: DirHandle[]): TaskSpec | number {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return -Errno.INVAL;
     const s = raw as Record<string, unknown>;
+    // An unknown field is a mistake (`timeoutMs` for `timeout_ms` would mean no limit at all).
+    if (Object.keys(s).some((k) => !SPEC_FIELDS.has(k))) return -Errno.INVAL;
     if (typeof s.module !== 'string') return -Errno.INVAL;
     const strings = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
     if (!strings(s.args)) return -Errno.INVAL;
     // argv[0] and the args are recorded with the task: at most 65536 in all (as the record's limit).
-    if (Array.isArray(s.args) && s.args.length >= 65536) return -Errno.TOOBIG;
+    if (Array.isArray(s.args) && s.args.length > TASK_LIMITS.maxArgs) return -Errno.TOOBIG;
     let env: string[] = [];
     if (Array.isArray(s.env)) {
       if (!strings(s.env)) return -Errno.INVAL;
       env = s.env as string[];
     } else if (typeof s.env === 'object' && s.env !== null) {
-      env = Object.entries(s.env as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`);
+      const entries = Object.entries(s.env as Record<string, unknown>);
+      if (entries.some(([, v]) => typeof v !== 'string')) return -Errno.INVAL;
+      env = entries.map(([k, v]) => `${k}=${v as string}`);
     } else if (s.env !== undefined) {
       return -Errno.INVAL;
     }
-    const num = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v > 0);
-    if (!num(s.timeout_ms) || !num(s.memory_limit)) return -Errno.INVAL;
+    if (env.length > TASK_LIMITS.maxEnv) return -Errno.TOOBIG;
+    if (s.timeout_ms !== undefined && !isWholeIn(s.timeout_ms, 0, TASK_LIMITS.maxTimeoutMs)) return -Errno.INVAL;
+    if (s.memory_limit !== undefined && !isWholeIn(s.memory_limit, TASK_LIMITS.minMemoryLimitBytes, TASK_LIMITS.maxMemoryLimitBytes)) return -Errno.INVAL;
     if (s.stdin !== undefined && typeof s.stdin !== 'string') return -Errno.INVAL;
+    // Every mount's fields are checked before the module or any directory is looked up.
+    if (s.mounts !== undefined && (!Array.isArray(s.mounts) || !s.mounts.every(wellFormedMount))) return -Errno.INVAL;
     const module = this.sandbox.readGuestFile(s.module, MAX_MODULE_BYTES);
     if (typeof module === 'number') return module;
     const mounts: MountConfig[] = [];
@@ -243,7 +266,7 @@ export class GuestTasks implements TaskHost {
    * to `handles`.
    */
   private toMount(raw: unknown, handles: DirHandle[]): MountConfig | number {
-    if (typeof raw !== 'object' || raw === null) return -Errno.INVAL;
+    if (!wellFormedMount(raw)) return -Errno.INVAL;
     const m = raw as Record<string, unknown>;
     if (typeof m.guest !== 'string' || !m.guest.startsWith('/') || typeof m.path !== 'string') return -Errno.INVAL;
     if (m.guest.split('/').includes('..')) return -Errno.INVAL;

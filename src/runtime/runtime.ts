@@ -13,7 +13,7 @@ import { loadTarFs } from '../fs/tarfs.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
-import { removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
+import { checkTaskSpec, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
 import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
@@ -22,7 +22,7 @@ import { anySignal } from './signals.js';
 import { limitMemory } from './memlimit.js';
 import type { JobResult } from './pool.js';
 import type { TailMessage } from '../timemachine/tail.js';
-import { missingImport } from './process.js';
+import { checkImports } from './imports.js';
 
 export { UserError };
 export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
@@ -81,6 +81,7 @@ export class Runtime {
    * is the main process of a task tree of its own (`onTaskEvent` hears of its limits).
    */
   spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void } = {}): TaskHandle {
+    checkTaskSpec(spec);
     const id = randomUUID();
     this.sink.place(id, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent), 0);
     return this.sink.submit(spec, { id, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -130,8 +131,8 @@ export class Runtime {
       throw new UserError(`${where} is not a valid WebAssembly module: ${(e as Error).message}`);
     }
     // Checked here, before anything is recorded: a module that cannot run leaves no trace.
-    const missing = missingImport(compiled);
-    if (missing) throw new UserError(`${where} imports ${missing}, which wtm does not provide`);
+    const missing = checkImports(bytes, where);
+    if (missing) throw new UserError(missing);
     if (!WebAssembly.Module.exports(compiled).some((e) => e.name === '_start' && e.kind === 'function')) {
       throw new UserError(`${where} has no _start export: it is not a WASI command`);
     }

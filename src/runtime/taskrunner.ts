@@ -6,7 +6,7 @@ import { limitMemory } from './memlimit.js';
 import type { JobResult, WorkerPool } from './pool.js';
 import { Recording } from './recording.js';
 import { anySignal } from './signals.js';
-import { missingImport } from './process.js';
+import { checkImports } from './imports.js';
 import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
 import { closeMountHandles, openMountHandles } from './handles.js';
 import { envList, specMounts, taskArgv0, taskConfig } from './taskconfig.js';
@@ -242,8 +242,8 @@ export class TaskRunner {
         } catch (e) {
           throw new Error(`not a valid WebAssembly module: ${(e as Error).message}`);
         }
-        const missing = missingImport(mod);
-        if (missing) throw new Error(`the module imports ${missing}, which wtm does not provide`);
+        const missing = checkImports(bytes);
+        if (missing) throw new Error(missing);
         return mod;
       })();
       this.modules.set(key, m);

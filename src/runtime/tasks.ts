@@ -118,3 +118,142 @@ export function removeTaskRoot(tasksDir: string, id: string): void {
 export function newTaskId(): string {
   return randomUUID();
 }
+
+/**
+ * The bounds of a task spec's numbers and lists (docs/tasks.md, "Limits"), the same for the
+ * library (`runtime.spawn`) and for guests (`task_submit`, where the fields are `timeout_ms`
+ * and `memory_limit`).
+ */
+export const TASK_LIMITS = {
+  /** setTimeout's largest delay (about 24.8 days); 0 means no limit. */
+  maxTimeoutMs: 2 ** 31 - 1,
+  /** One wasm page. */
+  minMemoryLimitBytes: 65536,
+  /** All a 32-bit memory can address. */
+  maxMemoryLimitBytes: 2 ** 32,
+  /** argv[0] and the args: at most 65536 in all, as a process record holds. */
+  maxArgs: 65535,
+  maxEnv: 65536,
+  /** Characters in one argument or environment entry, as a process record holds. */
+  maxStringChars: 1 << 20,
+  /** A file descriptor number in a mount's handle. */
+  maxFd: 2 ** 31 - 1,
+} as const;
+
+/** `v` as a problem report shows it: strings quoted, NaN and Infinity by name. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
+/** `v` is a whole number from `min` to `max` (not NaN, not a fraction, not a string). */
+export function isWholeIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Null when `v` is a whole number from `min` to `max`, else what is wrong with `name`. */
+function wholeNumberProblem(name: string, v: unknown, min: number, max: number, what: string): string | null {
+  if (isWholeIn(v, min, max)) return null;
+  return `${name} must be ${what} from ${min} to ${max}, got ${shown(v)}`;
+}
+
+function stringsProblem(name: string, v: unknown, max: number): string | null {
+  if (!Array.isArray(v)) return `${name} must be an array of strings, got ${shown(v)}`;
+  if (v.length > max) return `${name} may hold at most ${max} entries, got ${v.length}`;
+  for (const [i, s] of v.entries()) {
+    if (typeof s !== 'string') return `${name}[${i}] must be a string, got ${shown(s)}`;
+    if (s.length > TASK_LIMITS.maxStringChars) return `${name}[${i}] is longer than ${TASK_LIMITS.maxStringChars} characters`;
+  }
+  return null;
+}
+
+function handleProblem(name: string, h: unknown): string | null {
+  if (typeof h !== 'object' || h === null) return `${name} must be a directory handle, got ${shown(h)}`;
+  const { fd, path: p } = h as Record<string, unknown>;
+  return wholeNumberProblem(`${name}.fd`, fd, 0, TASK_LIMITS.maxFd, 'a file descriptor')
+    ?? (typeof p === 'string' ? null : `${name}.path must be a string, got ${shown(p)}`);
+}
+
+function mountProblem(name: string, v: unknown): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${name} must be an object, got ${shown(v)}`;
+  const m = v as Record<string, unknown>;
+  if (typeof m.host !== 'string') return `${name}.host must be a string, got ${shown(m.host)}`;
+  if (typeof m.guest !== 'string') return `${name}.guest must be a string, got ${shown(m.guest)}`;
+  if (m.readonly !== undefined && typeof m.readonly !== 'boolean') return `${name}.readonly must be true or false, got ${shown(m.readonly)}`;
+  if (m.kind !== undefined && m.kind !== 'dir' && m.kind !== 'tar' && m.kind !== 'image') return `${name}.kind must be dir, tar or image, got ${shown(m.kind)}`;
+  if (m.handle !== undefined) {
+    const p = handleProblem(`${name}.handle`, m.handle);
+    if (p) return p;
+  }
+  if (m.layers !== undefined) {
+    const p = stringsProblem(`${name}.layers`, m.layers, Infinity);
+    if (p) return p;
+  }
+  if (m.layerHandles !== undefined) {
+    if (!Array.isArray(m.layerHandles)) return `${name}.layerHandles must be an array, got ${shown(m.layerHandles)}`;
+    for (const [i, h] of m.layerHandles.entries()) {
+      const p = handleProblem(`${name}.layerHandles[${i}]`, h);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/** What is wrong with a library task spec, in one line (naming the field), or null. */
+export function taskSpecProblem(spec: unknown): string | null {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return `must be an object, got ${shown(spec)}`;
+  const s = spec as Record<string, unknown>;
+  if (s.module !== undefined && typeof s.module !== 'string' && !(s.module instanceof Uint8Array)) return `module must be a path, a digest or bytes, got ${shown(s.module)}`;
+  if (s.image !== undefined && typeof s.image !== 'string') return `image must be a string, got ${shown(s.image)}`;
+  if (s.module === undefined && s.image === undefined) return 'names neither a module nor an image';
+  for (const k of ['argv0', 'parentId'] as const) {
+    if (s[k] !== undefined && typeof s[k] !== 'string') return `${k} must be a string, got ${shown(s[k])}`;
+  }
+  if (s.args !== undefined) {
+    const p = stringsProblem('args', s.args, TASK_LIMITS.maxArgs);
+    if (p) return p;
+  }
+  if (s.env !== undefined) {
+    const env = s.env;
+    let p: string | null;
+    if (Array.isArray(env)) {
+      p = stringsProblem('env', env, TASK_LIMITS.maxEnv);
+    } else if (typeof env === 'object' && env !== null && !(env instanceof Uint8Array)) {
+      const entries = Object.entries(env);
+      p = entries.length > TASK_LIMITS.maxEnv ? `env may hold at most ${TASK_LIMITS.maxEnv} entries, got ${entries.length}` : null;
+      for (const [k, val] of entries) {
+        if (p) break;
+        if (typeof val !== 'string') p = `env[${JSON.stringify(k)}] must be a string, got ${shown(val)}`;
+        else if (k.length + val.length + 1 > TASK_LIMITS.maxStringChars) p = `env[${JSON.stringify(k)}] is longer than ${TASK_LIMITS.maxStringChars} characters`;
+      }
+    } else {
+      p = `env must be an object or an array of strings, got ${shown(env)}`;
+    }
+    if (p) return p;
+  }
+  if (s.stdin !== undefined && typeof s.stdin !== 'string' && !(s.stdin instanceof Uint8Array)) return `stdin must be a string or bytes, got ${shown(s.stdin)}`;
+  if (s.mounts !== undefined) {
+    if (!Array.isArray(s.mounts)) return `mounts must be an array, got ${shown(s.mounts)}`;
+    for (const [i, m] of s.mounts.entries()) {
+      const p = mountProblem(`mounts[${i}]`, m);
+      if (p) return p;
+    }
+  }
+  if (s.timeoutMs !== undefined) {
+    const p = wholeNumberProblem('timeoutMs', s.timeoutMs, 0, TASK_LIMITS.maxTimeoutMs, 'a whole number of ms (0: no limit)');
+    if (p) return p;
+  }
+  if (s.memoryLimitBytes !== undefined) {
+    const p = wholeNumberProblem('memoryLimitBytes', s.memoryLimitBytes, TASK_LIMITS.minMemoryLimitBytes, TASK_LIMITS.maxMemoryLimitBytes, 'a whole number of bytes');
+    if (p) return p;
+  }
+  return null;
+}
+
+/** Throws a one-line Error (`task spec: timeoutMs must be …`) unless the spec is well-formed. */
+export function checkTaskSpec(spec: unknown): asserts spec is TaskSpec {
+  const p = taskSpecProblem(spec);
+  if (p) throw new Error(`task spec: ${p}`);
+}
