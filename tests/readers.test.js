@@ -149,6 +149,55 @@ test('export of a corrupt log batch is refused; an export whose log was altered 
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
+test('a log cut inside a batch: logs prints what it holds and warns; replay stops where it ends', () => {
+  const home = tmp('home');
+  const { id, stdout } = record(home, [guest('bigout'), '1', '1000']);
+  assert.equal(stdout.length, 1 << 20);
+  const log = path.join(home, 'blobs', 'logs', id);
+  const bytes = fs.readFileSync(log);
+  const offsets = batchOffsets(bytes);
+  assert.ok(offsets.length > 10, `${offsets.length} batches`);
+  // Cut in the middle of batch 5: batches 0-4 are whole.
+  fs.writeFileSync(log, bytes.subarray(0, offsets[5] + 1000));
+  const whole = (n) => {
+    let calls = 0;
+    for (let i = 0; i < n; i++) calls += bytes.readUInt32LE(offsets[i] + 12);
+    return calls;
+  };
+  const calls = whole(5);
+  const out = cli(home, ['logs', id], { encoding: 'buffer' });
+  assert.equal(out.status, 0, String(out.stderr));
+  assert.equal(String(out.stderr), `wtm logs: the log of ${id} is cut short after ${calls} calls (the run was interrupted)\n`);
+  assert.ok(out.stdout.length > 0);
+  assert.deepEqual(out.stdout, stdout.subarray(0, out.stdout.length), 'the output up to the cut, exactly');
+  const full = cli(home, ['replay', id], { encoding: 'buffer' });
+  assert.equal(full.status, 1);
+  assert.deepEqual(full.stdout, out.stdout, 'replay reproduces the same output up to the cut');
+  const err = String(full.stderr).trim().split('\n');
+  assert.equal(err.length, 1, String(full.stderr));
+  assert.match(err[0], new RegExp(`^wtm: the log ends here \\(the run was interrupted\\): all ${calls} recorded calls were replayed, then the guest called fd_write\\(fd=1, `));
+
+  // describe says so too.
+  const d = cli(home, ['describe', id]);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, new RegExp(`${calls} calls in 5 batches \\(cut short\\)`));
+
+  // Cut at a batch boundary with a record that says the run ended: replay calls it a divergence,
+  // not an interruption (nothing says the run was cut); once the record says interrupted, it is one.
+  fs.writeFileSync(log, bytes.subarray(0, offsets[5]));
+  const clean = cli(home, ['replay', id]);
+  assert.equal(clean.status, 1);
+  assert.match(clean.stderr, new RegExp(`replay diverged: the log ends after ${calls} records`));
+  assert.equal(cli(home, ['logs', id]).stderr, '');
+  const recFile = path.join(home, 'records', 'process', `${id}.json`);
+  const rec = JSON.parse(fs.readFileSync(recFile, 'utf8'));
+  fs.writeFileSync(recFile, JSON.stringify({ ...rec, state: 'interrupted', signal: 'SIGKILL', endTime: undefined, exitCode: undefined }));
+  const cut = cli(home, ['replay', id]);
+  assert.equal(cut.status, 1);
+  assert.match(cut.stderr, /^wtm: the log ends here \(the run was interrupted\): all \d+ recorded calls were replayed/);
+  assert.equal(cli(home, ['logs', id]).stderr, `wtm logs: the log of ${id} is cut short after ${calls} calls (the run was interrupted)\n`);
+});
+
 test('a corrupt batch after good ones: logs prints the good part, then one line, exit 1', () => {
   const home = tmp('home');
   const { id, stdout } = record(home, [guest('bigout'), '1', '1000']);
