@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import type { ProcessRecord } from '../registry/index.js';
+import { logCutReason, type Registry } from '../registry/registry.js';
+import { LogStream } from '../timemachine/stream.js';
 import { UserError } from '../runtime/index.js';
 import { recordedOutput, summarizeLog } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
@@ -27,7 +29,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
   const reg = await openRegistry(p);
   switch (what) {
     case 'processes': case 'process': case 'ps': {
-      const list = await reg.listProcesses();
+      const list = await listProcesses(reg);
       if (format !== 'text') return done(printData(list, format));
       // As a tree: each task under the process that started it.
       printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], processTree(list).map(({ r, depth }) => [
@@ -38,7 +40,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'tasks': case 'task': {
-      const list = (await reg.listProcesses()).filter((r) => r.parentId);
+      const list = (await listProcesses(reg)).filter((r) => r.parentId);
       if (format !== 'text') return done(printData(list, format));
       printTable(['ID', 'PARENT', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'COMMAND'], list.map((r) => [
         r.id, r.parentId!.slice(0, 8), taskState(r), r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
@@ -60,7 +62,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
     }
     case 'logs': case 'log': {
       const rows = [];
-      for (const r of await reg.listProcesses()) rows.push({ process: r.id, bytes: await reg.logSize(r.id) });
+      for (const r of await listProcesses(reg)) rows.push({ process: r.id, bytes: await reg.logSize(r.id) });
       if (format !== 'text') return done(printData(rows, format));
       printTable(['PROCESS', 'SIZE'], rows.map((r) => [r.process, r.bytes === null ? '-' : formatBytes(r.bytes)]));
       return 0;
@@ -88,10 +90,13 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const rec = await reg.getProcess(id);
   if (!rec) throw new UserError(`no process ${id}`);
-  const children = (await reg.listProcesses()).filter((r) => r.parentId === id);
+  // A corrupt record of another process does not stop this one being described.
+  const children = (await reg.scanProcesses()).records.filter((r) => r.parentId === id);
   const config = (await reg.getConfig(rec.configDigest)) as Record<string, unknown> | null;
-  const log = await reg.readLog(id);
-  const summary = log ? summarizeLog(log) : null;
+  const logBytes = await reg.logSize(id);
+  const chunks = logBytes > 0 ? await reg.streamLog(id) : null;
+  const summary = chunks ? await summarizeLog(new LogStream(chunks)) : null;
+  const log = summary ? { byteLength: logBytes } : null;
   const data = { process: rec, children: children.map((c) => c.id), config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
   if (format !== 'text') return done(printData(data, format));
   const lines = [
@@ -135,10 +140,20 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   if (p.positionals.length !== 1) throw new UsageError('wtm logs needs one process ID');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
-  const log = await reg.readLog(id);
-  if (!log) throw new UserError(`process ${id} has no log`);
-  for (const chunk of recordedOutput(log)) {
+  const chunks = await reg.streamLog(id);
+  if (!chunks) throw new UserError(`process ${id} has no log`);
+  const reader = new LogStream(chunks);
+  // A damaged batch throws once the output before it is printed: one line, exit 1.
+  for await (const chunk of recordedOutput(reader)) {
     fs.writeSync(chunk.stream === 'stdout' ? 1 : 2, chunk.data);
+  }
+  // A log cut short is printed as far as it goes: what is shown is right, so exit 0, with a warning.
+  const rec = await reg.getProcess(id);
+  const why = rec ? logCutReason(rec) : null;
+  if (why === 'the process is still running') {
+    process.stderr.write(`wtm logs: the log of ${id} ends after ${reader.recordCount} calls so far (${why})\n`);
+  } else if (reader.truncated || why) {
+    process.stderr.write(`wtm logs: the log of ${id} is cut short after ${reader.recordCount} calls (${why ?? 'the run was interrupted'})\n`);
   }
   return 0;
 }
@@ -157,12 +172,29 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   if (p.positionals.length !== 2) throw new UsageError('wtm export needs a process ID and a FILE');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
-  const bytes = await reg.exportProcess(id);
   const file = p.positionals[1]!;
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
-  process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes.byteLength)})\n`);
+  // Written as it is read (the log is never held whole), then renamed into place: a failed
+  // check (a corrupt module, config or log batch) leaves no file behind.
+  let bytes = 0;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for await (const chunk of reg.exportStream(id)) {
+      for (let off = 0; off < chunk.byteLength;) off += fs.writeSync(fd, chunk, off);
+      bytes += chunk.byteLength;
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes)})\n`);
   return 0;
 }
 
@@ -178,16 +210,23 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   const p = parseFlags(argv, common);
   if (p.flags.has('help') || p.flags.has('h')) return help(importHelp);
   if (p.positionals.length !== 1) throw new UsageError('wtm import needs a FILE');
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(p.positionals[0]!);
-  } catch (e) {
-    throw new UserError(`cannot read ${p.positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
   const reg = await openRegistry(p);
-  const id = await reg.importProcess(bytes);
+  let id: string;
+  try {
+    id = await reg.importFile(p.positionals[0]!);
+  } catch (e) {
+    if (/^cannot read /.test((e as Error).message)) throw new UserError((e as Error).message);
+    throw e;
+  }
   process.stdout.write(id + '\n');
   return 0;
+}
+
+/** The processes, after one warning line on stderr per record that could not be read. */
+async function listProcesses(reg: Registry): Promise<ProcessRecord[]> {
+  const { records, skipped } = await reg.scanProcesses();
+  for (const s of skipped) process.stderr.write(`wtm: skipped corrupt process record ${s.id}: ${s.why}\n`);
+  return records;
 }
 
 /** Processes in tree order: roots newest first, each followed by its tasks. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Codec, LogWriter } from '../timemachine/format.js';
 import { Registry } from './registry.js';
 import type { ProcessRecord } from './process.js';
 
@@ -34,6 +35,32 @@ async function fixture(): Promise<{ reg: Registry; rec: ProcessRecord }> {
   await reg.appendLog(rec.id, enc('log-part-2'));
   await reg.updateProcess(rec.id, { state: 'exited', exitCode: 3, endTime: new Date().toISOString(), logBytes: 21, calls: 7 });
   return { reg, rec: (await reg.getProcess(rec.id))! };
+}
+
+/** A real log (uncompressed, so its strings can be found in an export): two batches of records. */
+function realLog(): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  const log = new LogWriter((c) => chunks.push(c), { codec: Codec.None, batchBytes: 1 });
+  for (const text of ['log-part-1', 'log-part-2']) {
+    log.records.beginRecord();
+    log.records.string(text);
+    log.records.endRecord();
+    log.maybeFlush();
+  }
+  log.flush();
+  return chunks;
+}
+
+/** As fixture(), with a real log (export checks every batch). */
+async function exportFixture(): Promise<{ reg: Registry; rec: ProcessRecord; log: Uint8Array }> {
+  const reg = await Registry.open(tmpdir());
+  const moduleDigest = await reg.putModule(WASM);
+  const configDigest = await reg.putConfig(CONFIG);
+  const rec = await reg.createProcess({ moduleDigest, configDigest, argv: ['prog', 'x'] });
+  const chunks = realLog();
+  for (const c of chunks) await reg.appendLog(rec.id, c);
+  await reg.updateProcess(rec.id, { state: 'exited', exitCode: 3, endTime: new Date().toISOString(), logBytes: 21, calls: 7 });
+  return { reg, rec: (await reg.getProcess(rec.id))!, log: new Uint8Array(Buffer.concat(chunks)) };
 }
 
 /** Every file under `dir`, relative, sorted. */
@@ -191,37 +218,67 @@ describe('Registry logs', () => {
 
 describe('Registry export/import', () => {
   it('round-trips a process into a second registry', async () => {
-    const { reg, rec } = await fixture();
+    const { reg, rec, log } = await exportFixture();
     const file = await reg.exportProcess(rec.id);
+    assert.equal(new DataView(file.buffer, file.byteOffset).getUint32(8, true), 2, 'version 2');
     const dst = await Registry.open(tmpdir());
     assert.equal(await dst.importProcess(file), rec.id);
     assert.deepEqual(await dst.getProcess(rec.id), rec);
     assert.deepEqual(await dst.getModule(rec.moduleDigest), WASM);
     assert.deepEqual(await dst.getConfig(rec.configDigest), await reg.getConfig(rec.configDigest));
-    assert.equal(dec(await dst.readLog(rec.id)), 'log-part-1;log-part-2');
+    assert.deepEqual(await dst.readLog(rec.id), log);
     await assert.rejects(dst.importProcess(file), /already exists/);
     // The export of the import is the same file.
     assert.deepEqual(await dst.exportProcess(rec.id), file);
+    // From a file on disk, read piece by piece.
+    const onDisk = path.join(tmpdir(), 'p.wtm');
+    fs.writeFileSync(onDisk, file);
+    const third = await Registry.open(tmpdir());
+    assert.equal(await third.importFile(onDisk), rec.id);
+    assert.deepEqual(await third.readLog(rec.id), log);
+  });
+
+  it('still reads version 1 files (no log digest)', async () => {
+    const { reg, rec, log } = await exportFixture();
+    const v2 = Buffer.from(await reg.exportProcess(rec.id));
+    // Version 1 is version 2 without the LSHA section (12 + 32 bytes before SHA2).
+    const lsha = v2.indexOf('LSHA', v2.length - 100);
+    const v1 = Buffer.concat([v2.subarray(0, lsha), v2.subarray(lsha + 44)]);
+    v1.writeUInt32LE(1, 8);
+    createHash('sha256').update(v1.subarray(0, v1.length - 44)).digest().copy(v1, v1.length - 32);
+    const dst = await Registry.open(tmpdir());
+    assert.equal(await dst.importProcess(new Uint8Array(v1)), rec.id);
+    assert.deepEqual(await dst.readLog(rec.id), log);
   });
 
   it('refuses tampered or malformed files and writes nothing', async () => {
-    const { reg, rec } = await fixture();
+    const { reg, rec } = await exportFixture();
     const file = await reg.exportProcess(rec.id);
     const dstDir = tmpdir();
     const dst = await Registry.open(dstDir);
     const before = tree(dstDir);
 
-    /** Replaces `from` by `to` (same length) in the file and, when asked, fixes up the checksum (over all bytes before the 12-byte SHA2 header and its 32-byte sum). */
-    function tamper(from: string, to: string, fixSum: boolean): Uint8Array {
+    /** Fixes up the file checksum (over all bytes before the 12-byte SHA2 header and its 32-byte sum). */
+    const fixSum = (b: Buffer) => createHash('sha256').update(b.subarray(0, b.length - 44)).digest().copy(b, b.length - 32);
+    /** Replaces `from` by `to` (same length) in the file and, when asked, fixes up the checksum. */
+    function tamper(from: string, to: string, fix: boolean): Uint8Array {
       const b = Buffer.from(file);
       const at = b.indexOf(from);
       assert.ok(at > 0, `fixture contains ${from}`);
       b.write(to, at);
-      if (fixSum) createHash('sha256').update(b.subarray(0, b.length - 44)).digest().copy(b, b.length - 32);
+      if (fix) fixSum(b);
       return new Uint8Array(b);
     }
+    // The log changed and its digest (LSHA) recomputed too: the batch checksum still tells.
+    const relog = Buffer.from(tamper('log-part-2', 'log-part-X', false));
+    const plog = relog.indexOf('PLOG');
+    const logLen = Number(relog.readBigUInt64LE(plog + 4));
+    createHash('sha256').update(relog.subarray(plog + 12, plog + 12 + logLen)).digest().copy(relog, plog + 12 + logLen + 12);
+    fixSum(relog);
     const cases: [Uint8Array, RegExp][] = [
-      [tamper('log-part-2', 'log-part-X', false), /checksum mismatch/],
+      [tamper('log-part-2', 'log-part-X', false), /log is corrupt: batch 1 .*checksum mismatch|checksum mismatch \(file/],
+      [tamper('log-part-2', 'log-part-X', true), /log is corrupt: batch 1 .*checksum mismatch|log digest mismatch/],
+      [new Uint8Array(relog), /log is corrupt: batch 1 .*checksum mismatch/],
       [tamper('"args":["prog","x"]', '"args":["prog","y"]', true), /config digest mismatch/],
       [tamper('"argv":["prog","x"]', '"argv":["prog",7  ]', true), /argv must be an array of at most 65536 strings/],
       [tamper('"state":"exited"', '"state":"zombie"', true), /state must be one of/],
@@ -234,8 +291,13 @@ describe('Registry export/import', () => {
     // Tamper with the module bytes (the last byte of WASM sits right before "PLOG").
     const m = Buffer.from(file);
     m[m.indexOf('PLOG') - 1] ^= 1;
-    createHash('sha256').update(m.subarray(0, m.length - 44)).digest().copy(m, m.length - 32);
+    fixSum(m);
     cases.push([new Uint8Array(m), /module digest mismatch/]);
+    // A log digest that does not match an intact log.
+    const d = Buffer.from(file);
+    d[d.indexOf('LSHA', d.length - 100) + 12] ^= 1;
+    fixSum(d);
+    cases.push([new Uint8Array(d), /log digest mismatch/]);
 
     for (const [bytes, re] of cases) {
       await assert.rejects(dst.importProcess(bytes), (e: Error) => {
@@ -248,10 +310,46 @@ describe('Registry export/import', () => {
     assert.deepEqual(await dst.listProcesses(), []);
     assert.deepEqual(await dst.listModules(), []);
     assert.deepEqual(await dst.listConfigs(), []);
+  });
 
-    // The self-consistent edit (log changed, checksum fixed) is a different but valid process.
-    const edited = tamper('log-part-2', 'log-part-X', true);
-    assert.equal(await dst.importProcess(edited), rec.id);
-    assert.equal(dec(await dst.readLog(rec.id)), 'log-part-1;log-part-X');
+  it('export checks the module, the config and every log batch, and streams', async () => {
+    const { reg, rec } = await exportFixture();
+    const home = (reg.store as unknown as { root: string }).root;
+    // A corrupt log batch.
+    const logFile = path.join(home, 'blobs', 'logs', rec.id);
+    const good = fs.readFileSync(logFile);
+    const bad = Buffer.from(good);
+    bad[bad.indexOf('log-part-2')] ^= 1;
+    fs.writeFileSync(logFile, bad);
+    await assert.rejects(reg.exportProcess(rec.id), /^Error: cannot export process .*: log is corrupt: batch 1 at byte offset \d+: checksum mismatch/);
+    fs.writeFileSync(logFile, good);
+    // A corrupt module blob.
+    const modFile = path.join(home, 'blobs', 'modules', 'sha256', rec.moduleDigest);
+    fs.writeFileSync(modFile, Buffer.from([...WASM, 0]));
+    await assert.rejects(reg.exportProcess(rec.id), new RegExp(`module sha256:${rec.moduleDigest} is corrupt: its bytes hash to sha256:[0-9a-f]{64}`));
+    await assert.rejects(reg.getModule(rec.moduleDigest), /is corrupt/);
+    fs.writeFileSync(modFile, WASM);
+    // A config whose canonical JSON no longer hashes to its name.
+    const confFile = path.join(home, 'records', 'config', `${rec.configDigest}.json`);
+    fs.writeFileSync(confFile, JSON.stringify({ ...CONFIG, args: ['other'] }));
+    await assert.rejects(reg.exportProcess(rec.id), new RegExp(`config sha256:${rec.configDigest} is corrupt`));
+  });
+});
+
+describe('Registry.scanProcesses', () => {
+  it('skips a corrupt record, saying why, and lists the others', async () => {
+    const { reg, rec } = await fixture();
+    const other = await reg.createProcess({ moduleDigest: rec.moduleDigest, configDigest: rec.configDigest, argv: ['b'] });
+    const third = await reg.createProcess({ moduleDigest: rec.moduleDigest, configDigest: rec.configDigest, argv: ['c'] });
+    const home = (reg.store as unknown as { root: string }).root;
+    fs.writeFileSync(path.join(home, 'records', 'process', `${other.id}.json`), '{"id": ');
+    const stored = JSON.parse(fs.readFileSync(path.join(home, 'records', 'process', `${third.id}.json`), 'utf8'));
+    fs.writeFileSync(path.join(home, 'records', 'process', `${third.id}.json`), JSON.stringify({ ...stored, state: 'zombie' }));
+    const { records, skipped } = await reg.scanProcesses();
+    assert.deepEqual(records.map((r) => r.id), [rec.id]);
+    assert.deepEqual(skipped.map((s) => s.id).sort(), [other.id, third.id].sort());
+    assert.equal(skipped.find((s) => s.id === other.id)!.why, 'not JSON');
+    assert.match(skipped.find((s) => s.id === third.id)!.why, /^state must be one of/);
+    assert.deepEqual((await reg.listProcesses()).map((r) => r.id), [rec.id]);
   });
 });

@@ -56,8 +56,17 @@ export interface ProcessConfig {
   processId?: string;
   /** Open fds the guest may hold (default 1024, as Linux's RLIMIT_NOFILE): past it, MFILE. */
   maxOpenFiles?: number;
-  /** Replay this log instead of touching the host: no mounts are opened. */
-  replayLog?: Uint8Array;
+  /**
+   * Replay this log instead of touching the host: no mounts are opened. Either the log's
+   * bytes, or an open file descriptor on it (the worker reads it one batch at a time with
+   * readSync; the starter keeps it open until the worker is done, then closes it).
+   */
+  replayLog?: Uint8Array | { fd: number };
+  /**
+   * Why the log may end before the guest does (the run was interrupted, killed...): a call past
+   * its end then stops replay with "the log ends here (WHY)". Absent: the run ended cleanly.
+   */
+  replayCut?: string;
 }
 
 /** What a worker reports when the process has ended. */

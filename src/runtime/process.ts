@@ -8,7 +8,8 @@ import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import { wtmImports } from '../abi/wtm.js';
 import { GuestTasks, type TaskChannel, type TaskMessage } from './guest-tasks.js';
 import { LogFormatError } from '../timemachine/codec.js';
-import { LogReader, LogWriter } from '../timemachine/format.js';
+import { LogWriter } from '../timemachine/format.js';
+import { LogFileReader } from '../timemachine/stream.js';
 import { Recorder } from '../timemachine/recorder.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
@@ -116,7 +117,7 @@ export function describeTrap(e: unknown): string {
 
 /** Runs one process to its end in the current thread: live (maybe recorded), or replayed. */
 export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel, archives?: Archives): ExitReport {
-  if (config.replayLog) return replayProcess(module, config, config.replayLog, post);
+  if (config.replayLog) return replayProcess(module, config, post);
   let sys: Sandbox;
   try {
     sys = createSandbox(config, post, archives);
@@ -140,28 +141,34 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
   }
 }
 
-function replayProcess(module: WebAssembly.Module, config: ProcessConfig, bytes: Uint8Array, post: Post): ExitReport {
-  let reader: LogReader;
+/** Replays a log, read one batch at a time (from the fd the starter opened, or from bytes). */
+function replayProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post): ExitReport {
+  const source = config.replayLog!;
+  let reader: LogFileReader;
   try {
-    reader = new LogReader(bytes);
+    // The replayer is done with a record before it asks for the next: one read buffer will do.
+    reader = new LogFileReader(source instanceof Uint8Array ? source : source.fd, { reuse: true });
   } catch (e) {
     return { exitCode: 1, error: `cannot read the log: ${(e as Error).message}` };
   }
   const stdout = output(config.stdout, 1, post);
   const stderr = output(config.stderr, 2, post);
-  const replayer = new Replayer(reader.records()[Symbol.iterator](), config, {
+  const records = reader.records();
+  const replayer = new Replayer(records, config, {
     stdout: (c) => void stdout.pwrite(c, 0, false),
     stderr: (c) => void stderr.pwrite(c, 0, false),
-  });
+  }, () => config.replayCut ?? (reader.truncated ? 'the run was interrupted' : undefined));
   let report: ExitReport;
   try {
     report = runGuest(module, replayer);
+    if (!report.error && !replayer.atEnd()) {
+      report = { ...report, exitCode: 1, error: `replay diverged: the guest ended after ${replayer.position} records, but the log has more` };
+    }
   } catch (e) {
-    // A corrupt batch is reported by its checksum, never replayed as data.
+    // A corrupt batch (or a log that is not one) is reported as such, never replayed as data.
     return { exitCode: 1, error: `replay stopped: ${(e as Error).message}` };
-  }
-  if (!report.error && !replayer.atEnd()) {
-    report = { ...report, exitCode: 1, error: `replay diverged: the guest ended after ${replayer.position} records, but the log has more` };
+  } finally {
+    records.return(undefined);
   }
   return { ...report, calls: replayer.position };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { wtmVersion } from '../registry/registry.js';
+import { logCutReason, wtmVersion } from '../registry/registry.js';
 import { LocalStore } from '../registry/local.js';
 import { storedConfig, type ProcessConfig, type StoredConfig } from './config.js';
 import { configureRun, UserError } from './configure.js';
@@ -258,15 +258,32 @@ export class Runtime {
     if (!bytes) throw new UserError(`process ${id}: its module ${rec.moduleDigest} is missing from the registry`);
     const stored = (await reg.getConfig(rec.configDigest)) as StoredConfig | null;
     if (!stored) throw new UserError(`process ${id}: its config ${rec.configDigest} is missing from the registry`);
-    const log = await reg.readLog(id);
-    if (!log) throw new UserError(`process ${id} has no log (was it run with --no-record?)`);
     // The same memory limit as the run: memory.grow must fail where it failed.
     const { module } = await this.load(bytes, stored.memoryLimitBytes ?? undefined);
+    // A local log is read by the worker itself, one batch at a time, through an fd opened here
+    // (and closed once the worker is done); another store's log comes as bytes.
+    const file = await reg.logPath(id);
+    let fd: number | null = null;
+    if (file !== null) {
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    const log = fd !== null ? { fd } : await reg.readLog(id);
+    if (!log) throw new UserError(`process ${id} has no log (was it run with --no-record?)`);
+    const cut = logCutReason(rec);
     const config: ProcessConfig = {
       args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
+      ...(cut !== null ? { replayCut: cut } : {}),
     };
-    return { ...(await runInWorker(module, config)).result, processId: id };
+    try {
+      return { ...(await runInWorker(module, config)).result, processId: id };
+    } finally {
+      if (fd !== null) fs.closeSync(fd);
+    }
   }
 }
 

@@ -175,20 +175,13 @@ export class LogReader {
   constructor(bytes: Uint8Array) {
     this.bytes = bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const n = Math.min(bytes.length, LOG_MAGIC.length);
-    for (let i = 0; i < n; i++) if (bytes[i] !== LOG_MAGIC[i]) throw new LogFormatError('not a wtm log');
-    if (bytes.length < HEADER_SIZE) {
-      // Cut inside the header: an empty log (the magic read so far matched).
+    const header = readHeader(bytes.subarray(0, HEADER_SIZE));
+    if (header === 'cut') {
       this.header = { version: FORMAT_VERSION, flags: 0 };
       this.truncated = true;
       return;
     }
-    const version = this.view.getUint16(8, true);
-    if (version === 0) throw new LogFormatError('not a wtm log (format version 0)');
-    if (version > FORMAT_VERSION) {
-      throw new LogFormatError(`log format version ${version} is newer than this wtm supports (${FORMAT_VERSION})`);
-    }
-    this.header = { version, flags: this.view.getUint16(10, true) };
+    this.header = header;
     const scan = this.scan();
     this.truncated = scan.truncated;
     this.scanError = scan.error;
@@ -222,78 +215,121 @@ export class LogReader {
 
   /** Checks, decompresses and splits one batch. Throws LogCorruptError rather than return bad data. */
   batchRecords(b: BatchInfo): Uint8Array[] {
-    const start = b.offset + FRAME_SIZE;
-    const payload = this.bytes.subarray(start, b.offset + b.length);
-    const stored = this.view.getUint32(b.offset + 8, true);
-    const actual = crc32(payload);
-    if (stored !== actual) {
-      throw new LogCorruptError(b.index, b.offset, `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
-    }
-    let raw: Uint8Array;
-    try {
-      raw = decompress(b.codec, payload, b.rawLength);
-    } catch (e) {
-      throw new LogCorruptError(b.index, b.offset, `${CODEC_NAMES[b.codec]} payload: ${(e as Error).message}`);
-    }
-    const out: Uint8Array[] = [];
-    const r = new RecordReader(raw);
-    try {
-      while (!r.atEnd) out.push(r.bytes());
-    } catch (e) {
-      throw new LogCorruptError(b.index, b.offset, `record framing: ${(e as Error).message}`);
-    }
-    if (out.length !== b.count) {
-      throw new LogCorruptError(b.index, b.offset, `holds ${out.length} records, frame says ${b.count}`);
-    }
-    return out;
+    const payload = this.bytes.subarray(b.offset + FRAME_SIZE, b.offset + b.length);
+    return decodeBatch(b, payload, this.view.getUint32(b.offset + 8, true));
   }
 
   /** Reads the frames after the header into `list`. */
   private scan(): { truncated: boolean; error?: LogCorruptError } {
-    const { bytes, view } = this;
+    const { bytes } = this;
     let off = HEADER_SIZE;
     let next = 0;
     for (let index = 0; off < bytes.length; index++) {
-      const corrupt = (detail: string) => ({ truncated: false, error: new LogCorruptError(index, off, detail) });
-      const avail = Math.min(bytes.length - off, 4);
-      for (let i = 0; i < avail; i++) if (bytes[off + i] !== BATCH_MAGIC_BYTES[i]) return corrupt('no batch magic');
-      if (bytes.length - off < FRAME_SIZE) return { truncated: true };
-      const length = FRAME_SIZE + view.getUint32(off + 4, true);
-      const count = view.getUint32(off + 12, true);
-      const first = view.getBigUint64(off + 16, true);
-      const rawLength = view.getUint32(off + 24, true);
-      const codec = bytes[off + 28]!;
-      if (!isCodec(codec)) return corrupt(`unknown codec ${codec}`);
-      if (bytes[off + 29] !== 0 || bytes[off + 30] !== 0 || bytes[off + 31] !== 0) return corrupt('reserved bytes set');
-      if (first !== BigInt(next)) return corrupt(`starts at record ${first}, expected ${next}`);
-      if (codec === Codec.None && rawLength !== length - FRAME_SIZE) return corrupt('stored length mismatch');
-      if (off + length > bytes.length) {
+      const f = readFrame(bytes.subarray(off, off + FRAME_SIZE), index, off, next);
+      if (f === 'cut') return { truncated: true };
+      if (f instanceof LogCorruptError) return { truncated: false, error: f };
+      if (off + f.length > bytes.length) {
         // Either the log was cut here, or this frame's length field is damaged: a whole,
         // checksummed batch further on tells the two apart.
-        if (this.findFrame(off + FRAME_SIZE, next)) return corrupt('batch length runs past a later batch');
+        if (findFrame(bytes, off + FRAME_SIZE, next)) return { truncated: false, error: new LogCorruptError(index, off, 'batch length runs past a later batch') };
         return { truncated: true };
       }
-      this.list.push({ index, firstRecord: next, count, offset: off, length, codec, rawLength });
-      next += count;
-      off += length;
+      this.list.push(f);
+      next += f.count;
+      off += f.length;
     }
     return { truncated: false };
   }
+}
 
-  /** Is there, from byte `from` on, a whole batch starting at record `first` or later whose checksum holds? */
-  private findFrame(from: number, first: number): boolean {
-    const { bytes, view } = this;
-    const [m0, m1, m2, m3] = BATCH_MAGIC_BYTES as [number, number, number, number];
-    for (let at = bytes.indexOf(m0, from); at >= 0; at = bytes.indexOf(m0, at + 1)) {
-      if (at + FRAME_SIZE > bytes.length) return false;
-      if (bytes[at + 1] !== m1 || bytes[at + 2] !== m2 || bytes[at + 3] !== m3) continue;
-      if (view.getBigUint64(at + 16, true) < BigInt(first)) continue;
-      const end = at + FRAME_SIZE + view.getUint32(at + 4, true);
-      if (end > bytes.length) continue;
-      if (crc32(bytes.subarray(at + FRAME_SIZE, end)) === view.getUint32(at + 8, true)) return true;
-    }
-    return false;
+/** Checks the header of a log (its first HEADER_SIZE bytes, or fewer when the log is that short). */
+export function readHeader(head: Uint8Array): LogHeader | 'cut' {
+  const n = Math.min(head.length, LOG_MAGIC.length);
+  for (let i = 0; i < n; i++) if (head[i] !== LOG_MAGIC[i]) throw new LogFormatError('not a wtm log');
+  // Cut inside the header: an empty log (the magic read so far matched).
+  if (head.length < HEADER_SIZE) return 'cut';
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const version = view.getUint16(8, true);
+  if (version === 0) throw new LogFormatError('not a wtm log (format version 0)');
+  if (version > FORMAT_VERSION) {
+    throw new LogFormatError(`log format version ${version} is newer than this wtm supports (${FORMAT_VERSION})`);
   }
+  return { version, flags: view.getUint16(10, true) };
+}
+
+/**
+ * Reads the frame of batch `index` at byte `offset` from `frame` (FRAME_SIZE bytes, or fewer
+ * where the log ends): its BatchInfo, 'cut' when the log ends inside the frame, or the damage
+ * found (returned, not thrown: a reader reports it once the batches before it are consumed).
+ * `next` is the record index the batch must start at.
+ */
+export function readFrame(frame: Uint8Array, index: number, offset: number, next: number): BatchInfo | 'cut' | LogCorruptError {
+  const corrupt = (detail: string) => new LogCorruptError(index, offset, detail);
+  const avail = Math.min(frame.length, 4);
+  for (let i = 0; i < avail; i++) if (frame[i] !== BATCH_MAGIC_BYTES[i]) return corrupt('no batch magic');
+  if (frame.length < FRAME_SIZE) return 'cut';
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_SIZE);
+  const length = FRAME_SIZE + view.getUint32(4, true);
+  const count = view.getUint32(12, true);
+  const first = view.getBigUint64(16, true);
+  const rawLength = view.getUint32(24, true);
+  const codec = frame[28]!;
+  if (!isCodec(codec)) return corrupt(`unknown codec ${codec}`);
+  if (frame[29] !== 0 || frame[30] !== 0 || frame[31] !== 0) return corrupt('reserved bytes set');
+  if (first !== BigInt(next)) return corrupt(`starts at record ${first}, expected ${next}`);
+  if (codec === Codec.None && rawLength !== length - FRAME_SIZE) return corrupt('stored length mismatch');
+  return { index, firstRecord: next, count, offset, length, codec, rawLength };
+}
+
+/** The checksum a frame stores for its payload (`frame` holds at least FRAME_SIZE bytes). */
+export function frameChecksum(frame: Uint8Array): number {
+  return new DataView(frame.buffer, frame.byteOffset, FRAME_SIZE).getUint32(8, true);
+}
+
+/**
+ * Checks, decompresses and splits one batch: its records (views into the decompressed bytes).
+ * Throws LogCorruptError rather than return bad data. Every log reader goes through here.
+ */
+export function decodeBatch(b: BatchInfo, payload: Uint8Array, storedChecksum: number): Uint8Array[] {
+  const actual = crc32(payload);
+  if (storedChecksum !== actual) {
+    throw new LogCorruptError(b.index, b.offset, `checksum mismatch (stored ${hex(storedChecksum)}, computed ${hex(actual)})`);
+  }
+  let raw: Uint8Array;
+  try {
+    raw = decompress(b.codec, payload, b.rawLength);
+  } catch (e) {
+    throw new LogCorruptError(b.index, b.offset, `${CODEC_NAMES[b.codec]} payload: ${(e as Error).message}`);
+  }
+  const out: Uint8Array[] = [];
+  const r = new RecordReader(raw);
+  try {
+    while (!r.atEnd) out.push(r.bytes());
+  } catch (e) {
+    throw new LogCorruptError(b.index, b.offset, `record framing: ${(e as Error).message}`);
+  }
+  if (out.length !== b.count) {
+    throw new LogCorruptError(b.index, b.offset, `holds ${out.length} records, frame says ${b.count}`);
+  }
+  return out;
+}
+
+/**
+ * Is there in `bytes`, from byte `from` on, a whole batch starting at record `first` or later
+ * whose checksum holds? (Tells a log cut inside a batch from a batch whose length is damaged.)
+ */
+export function findFrame(bytes: Uint8Array, from: number, first: number): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [m0, m1, m2, m3] = BATCH_MAGIC_BYTES as [number, number, number, number];
+  for (let at = bytes.indexOf(m0, from); at >= 0; at = bytes.indexOf(m0, at + 1)) {
+    if (at + FRAME_SIZE > bytes.length) return false;
+    if (bytes[at + 1] !== m1 || bytes[at + 2] !== m2 || bytes[at + 3] !== m3) continue;
+    if (view.getBigUint64(at + 16, true) < BigInt(first)) continue;
+    const end = at + FRAME_SIZE + view.getUint32(at + 4, true);
+    if (end > bytes.length) continue;
+    if (crc32(bytes.subarray(at + FRAME_SIZE, end)) === view.getUint32(at + 8, true)) return true;
+  }
+  return false;
 }
 
 function hex(n: number): string {

@@ -9,7 +9,13 @@ import { formatCall } from './describe.js';
 /** The guest did something other than what the log recorded: replay cannot go on. */
 export class ReplayDivergence extends Error {}
 
-/** Where replayed output goes (stdout/stderr writes are reproduced, nothing else is). */
+/** The guest went on past the end of a log that was cut short (the run was interrupted): replay can go no further. */
+export class ReplayLogEnd extends ReplayDivergence {}
+
+/**
+ * Where replayed output goes (stdout/stderr writes are reproduced, nothing else is). A chunk
+ * is a view of guest memory, valid only during the call: write it or copy it.
+ */
 export interface ReplayOutput {
   stdout(chunk: Uint8Array): void;
   stderr(chunk: Uint8Array): void;
@@ -25,10 +31,16 @@ export class Replayer {
   private readonly scratch = new RecordWriter();
   private reader: RecordReader | null = null;
 
+  /**
+   * `cut` says, once the records have run out, why the log may end before the guest did (the
+   * run was interrupted, or the log is cut short): a call past its end then stops replay with
+   * "the log ends here". Undefined: the log ended with the guest, and such a call is a divergence.
+   */
   constructor(
     private readonly records: Iterator<Uint8Array>,
     private readonly given: { args: readonly string[]; env: readonly string[] },
     private readonly output: ReplayOutput,
+    private readonly cut: () => string | undefined = () => undefined,
   ) {}
 
   /** Records consumed so far. */
@@ -51,7 +63,13 @@ export class Replayer {
     this.reader = null;
     if (r === null) {
       const n = this.records.next();
-      if (n.done) throw new ReplayDivergence(`replay diverged: the log ends after ${this.index} records, but the guest called ${formatCall(c, args)}`);
+      if (n.done) {
+        const why = this.cut();
+        if (why !== undefined) {
+          throw new ReplayLogEnd(`the log ends here (${why}): all ${this.index} recorded calls were replayed, then the guest called ${formatCall(c, args)}`);
+        }
+        throw new ReplayDivergence(`replay diverged: the log ends after ${this.index} records, but the guest called ${formatCall(c, args)}`);
+      }
       r = new RecordReader(n.value);
     }
     const at = this.index++;
@@ -95,9 +113,16 @@ export class Replayer {
     if (c.method === 'fdWrite' && ret > 0) {
       const fd = args[0] as number;
       if (fd === 1 || fd === 2) {
-        const data = concat(args[1] as Uint8Array[], ret);
-        if (fd === 1) this.output.stdout(data);
-        else this.output.stderr(data);
+        // Each buffer as it is (views of guest memory, not copies): outputs write or copy at once.
+        let left = ret;
+        for (const b of args[1] as Uint8Array[]) {
+          if (left <= 0) break;
+          if (b.byteLength === 0) continue;
+          const chunk = b.byteLength <= left ? b : b.subarray(0, left);
+          if (fd === 1) this.output.stdout(chunk);
+          else this.output.stderr(chunk);
+          left -= b.byteLength;
+        }
       }
     }
     return ret;
@@ -135,18 +160,6 @@ function fill(r: RecordReader, bufs: Uint8Array[], n: number): void {
     b.set(r.raw(take));
     left -= take;
   }
-}
-
-function concat(bufs: Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const b of bufs) {
-    if (at >= n) break;
-    const take = Math.min(n - at, b.byteLength);
-    out.set(b.subarray(0, take), at);
-    at += take;
-  }
-  return out;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,5 +1,5 @@
-import { LogReader } from '../timemachine/format.js';
 import { decodeRecord } from '../timemachine/describe.js';
+import { LogStream } from '../timemachine/stream.js';
 
 export interface LogSummary {
   calls: number;
@@ -12,14 +12,14 @@ export interface LogSummary {
   spanNs: number;
 }
 
-/** Reads a whole log and counts what the process did. */
-export function summarizeLog(log: Uint8Array): LogSummary {
-  const reader = new LogReader(log);
+/** Reads a whole log, one batch at a time, and counts what the process did. */
+export async function summarizeLog(log: LogStream | Uint8Array): Promise<LogSummary> {
+  const reader = log instanceof LogStream ? log : LogStream.of(log);
   const by = new Map<string, { call: string; count: number; errors: number; totalNs: number }>();
   let calls = 0;
   let first = -1;
   let last = 0;
-  for (const payload of reader.records()) {
+  for await (const payload of reader.records()) {
     const rec = decodeRecord(payload);
     calls++;
     if (first < 0) first = rec.start;
@@ -34,7 +34,7 @@ export function summarizeLog(log: Uint8Array): LogSummary {
   return {
     calls,
     byCall: [...by.values()].sort((a, b) => b.count - a.count || a.call.localeCompare(b.call)),
-    batches: [...reader.batches()].length,
+    batches: reader.batchCount,
     truncated: reader.truncated,
     spanNs: first < 0 ? 0 : last - first,
   };
