@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HostFs } from '../fs/hostfs.js';
 import { applyTar } from '../fs/tarfs.js';
+import { unpackPrefix } from '../registry/local.js';
 import type { Registry } from '../registry/registry.js';
 import { tarFiles } from './archive.js';
 import { ImageError, MEDIA, readDockerSave, readOciArchive, readOciLayout, type ImageConfig, type ImageContent } from './layout.js';
@@ -64,7 +65,7 @@ export async function unpackLayer(bytes: Uint8Array, digest: string, layersDir: 
   const dir = path.join(layersDir, digest.slice('sha256:'.length));
   if (fs.existsSync(dir)) return dir;
   fs.mkdirSync(layersDir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(layersDir, '.unpack-'));
+  const tmp = fs.mkdtempSync(path.join(layersDir, unpackPrefix())); // swept once this process is gone
   try {
     const root = new HostFs(tmp).openRoot();
     if (typeof root === 'number') throw new ImageError(`cannot open ${tmp}`);

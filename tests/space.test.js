@@ -1,0 +1,151 @@
+// Space: leftovers of killed writers swept by the next command, and `wtm gc`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostTag } from '../dist/registry/local.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wtm = path.join(root, 'bin/wtm.js');
+const hello = path.join(root, 'examples/hello.wasm');
+const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
+const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-space-${prefix}-`));
+const cli = (home, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
+const json = (r) => {
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+};
+const ago = (p, ms) => {
+  const t = new Date(Date.now() - ms);
+  fs.utimesSync(p, t, t);
+};
+
+/** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */
+function assertOneLineError(r, code, pattern) {
+  assert.equal(r.status, code, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
+}
+
+/** A pid that certainly belonged to a process that has ended. */
+function deadPid() {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(r.status, 0);
+  return r.pid;
+}
+
+/** The registry's processes, newest first. */
+function processes(home) {
+  return json(cli(home, ['get', 'processes', '-o', 'json']));
+}
+
+test('temp files and unpack directories of dead writers vanish on the next command; a live writer keeps its own', () => {
+  const home = tmp('sweep');
+  const dead = deadPid();
+  const tag = hostTag();
+  for (const d of ['blobs/modules/sha256', 'records/process', 'layers']) fs.mkdirSync(path.join(home, d), { recursive: true });
+  const deadBlob = path.join(home, 'blobs/modules/sha256', `${'a'.repeat(64)}~${dead}-${tag}-0123456789ab.tmp`);
+  const deadRecord = path.join(home, 'records/process', `11111111-1111-4111-8111-111111111111.json~${dead}-${tag}-0123456789ab.tmp`);
+  const deadUnpack = path.join(home, 'layers', `.unpack-${dead}-${tag}-x`);
+  const liveBlob = path.join(home, 'blobs/modules/sha256', `${'b'.repeat(64)}~${process.pid}-${tag}-0123456789ab.tmp`);
+  const liveUnpack = path.join(home, 'layers', `.unpack-${process.pid}-${tag}-y`);
+  fs.writeFileSync(deadBlob, 'half a module');
+  fs.writeFileSync(deadRecord, '{"half":');
+  fs.mkdirSync(path.join(deadUnpack, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(deadUnpack, 'etc/motd'), 'half a layer');
+  fs.writeFileSync(liveBlob, 'being written');
+  fs.mkdirSync(liveUnpack);
+
+  assert.deepEqual(processes(home), []);
+  for (const p of [deadBlob, deadRecord, deadUnpack]) assert.ok(!fs.existsSync(p), `${path.basename(p)} swept`);
+  assert.ok(fs.existsSync(liveBlob), 'a live writer keeps its temp file');
+  assert.ok(fs.existsSync(liveUnpack), 'a live writer keeps its unpack directory');
+
+  // A live pid that is a day old is taken for a reused pid: gc (and a later sweep) removes it.
+  ago(liveBlob, 25 * 3_600_000);
+  const r = json(cli(home, ['gc', '-o', 'json']));
+  assert.equal(r.freed.temp.count, 1);
+  assert.equal(r.freed.temp.bytes, 'being written'.length);
+  assert.ok(!fs.existsSync(liveBlob));
+});
+
+test('wtm gc frees orphan modules, configs, logs, layers and task directories, keeps what records name, and replay still works', () => {
+  const home = tmp('gc');
+  const keep = cli(home, ['run', '--no-host', hello, 'kept']);
+  assert.equal(keep.status, 0, keep.stderr);
+  const gone = cli(home, ['run', '--no-host', guest('exit_code'), '3']);
+  assert.equal(gone.status, 3, gone.stderr);
+  const [keepRec] = processes(home).filter((p) => p.argv.includes('kept'));
+  const goneRec = processes(home).find((p) => p.id !== keepRec.id);
+  assert.equal(cli(home, ['rm', goneRec.id]).status, 0); // leaves its module and config behind
+
+  // Orphans that a crash or an older wtm could leave, made old enough for any grace.
+  const orphanLog = path.join(home, 'blobs/logs/22222222-2222-4222-8222-222222222222');
+  fs.writeFileSync(orphanLog, 'a log with no record');
+  const orphanTask = path.join(home, 'tasks/33333333-3333-4333-8333-333333333333');
+  fs.mkdirSync(path.join(orphanTask, 'out'), { recursive: true });
+  fs.writeFileSync(path.join(orphanTask, 'out/result.txt'), 'task output');
+  const orphanLayer = path.join(home, 'layers', 'c'.repeat(64));
+  fs.mkdirSync(path.join(orphanLayer, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(orphanLayer, 'etc/motd'), 'a layer no image names');
+  const keptTask = path.join(home, 'tasks', keepRec.id); // a directory its record names
+  fs.mkdirSync(keptTask, { recursive: true });
+  for (const p of [orphanLog, orphanTask, orphanLayer, keptTask]) ago(p, 3_600_000);
+  const goneModule = path.join(home, 'blobs/modules/sha256', goneRec.moduleDigest);
+  const goneConfig = path.join(home, 'records/config', `${goneRec.configDigest}.json`);
+  const keepModule = path.join(home, 'blobs/modules/sha256', keepRec.moduleDigest);
+  const keepConfig = path.join(home, 'records/config', `${keepRec.configDigest}.json`);
+  const keepLog = path.join(home, 'blobs/logs', keepRec.id);
+  for (const p of [goneModule, goneConfig, keepModule, keepConfig, keepLog]) assert.ok(fs.existsSync(p), p);
+
+  // Default grace: the module and config just orphaned are young, so they stay; the old ones go.
+  const young = cli(home, ['gc']);
+  assert.equal(young.status, 0, young.stderr);
+  assert.match(young.stdout, /^freed 3 objects, /m);
+  assert.match(young.stdout, /kept 2 unreferenced objects younger than 10m \(--grace\)/);
+  for (const p of [orphanLog, orphanTask, orphanLayer]) assert.ok(!fs.existsSync(p), `${p} freed`);
+  assert.ok(fs.existsSync(goneModule) && fs.existsSync(goneConfig));
+
+  // A dry run lists and removes nothing.
+  const dry = cli(home, ['gc', '--dry-run', '--grace', '0']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`modules .*blobs/modules/sha256/${goneRec.moduleDigest}`));
+  assert.match(dry.stdout, /would free 2 objects, .*\(dry run: nothing removed\)/);
+  assert.ok(fs.existsSync(goneModule) && fs.existsSync(goneConfig));
+
+  const r = json(cli(home, ['gc', '--grace', '0', '-o', 'json']));
+  assert.equal(r.freed.modules.count, 1);
+  assert.equal(r.freed.modules.bytes, fs.statSync(guest('exit_code')).size);
+  assert.equal(r.freed.configs.count, 1);
+  assert.equal(r.total.count, 2);
+  assert.ok(!fs.existsSync(goneModule) && !fs.existsSync(goneConfig));
+  for (const p of [keepModule, keepConfig, keepLog, keptTask]) assert.ok(fs.existsSync(p), `${p} kept`);
+  assert.equal(cli(home, ['gc', '--grace', '0']).stdout, 'nothing freed\n');
+
+  const replay = cli(home, ['replay', keepRec.id]);
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.equal(replay.stdout, keep.stdout);
+});
+
+test('wtm gc: a task directory younger than a minute is kept whatever the grace; bad flags are one line', () => {
+  const home = tmp('gc-young');
+  const fresh = path.join(home, 'tasks/44444444-4444-4444-8444-444444444444');
+  fs.mkdirSync(fresh, { recursive: true });
+  const r = json(cli(home, ['gc', '--grace', '0', '-o', 'json']));
+  assert.equal(r.freed.tasks.count, 0);
+  assert.equal(r.spared, 1);
+  assert.ok(fs.existsSync(fresh));
+  const help = cli(home, ['gc', '--help']).stdout;
+  assert.match(help, /safe next to a running 'wtm run'/);
+  assert.match(help, /default 10m/);
+  assertOneLineError(cli(home, ['gc', '--grace', 'soon']), 2, /--grace soon: expected a duration/);
+  assertOneLineError(cli(home, ['gc', 'everything']), 2, /unexpected argument everything/);
+  assertOneLineError(cli(home, ['gc', '--frobnicate']), 2, /unknown flag --frobnicate/);
+  assertOneLineError(cli(home, ['gc', '-o', 'xml']), 2, /-o xml/);
+});
