@@ -1,17 +1,22 @@
-// Space: leftovers of killed writers swept by the next command, and `wtm gc`.
+// Space: leftovers of killed writers swept by the next command, `wtm gc`, and `wtm image rm`
+// freeing what only that image used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { hostTag } from '../dist/registry/local.js';
+import { tarOf } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const hello = path.join(root, 'examples/hello.wasm');
 const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
+const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-space-${prefix}-`));
 const cli = (home, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
 const json = (r) => {
@@ -148,4 +153,56 @@ test('wtm gc: a task directory younger than a minute is kept whatever the grace;
   assertOneLineError(cli(home, ['gc', 'everything']), 2, /unexpected argument everything/);
   assertOneLineError(cli(home, ['gc', '--frobnicate']), 2, /unknown flag --frobnicate/);
   assertOneLineError(cli(home, ['gc', '-o', 'xml']), 2, /-o xml/);
+});
+
+/** An OCI layout of the given layers (arrays of tar entries) running /app/hello.wasm. */
+async function makeLayout(dir, layers, name) {
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  fs.mkdirSync(blobs, { recursive: true });
+  const put = (b) => {
+    fs.writeFileSync(path.join(blobs, sha(b).slice(7)), b);
+    return { digest: sha(b), size: b.length };
+  };
+  const layerDescs = [];
+  for (const l of layers) layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(zlib.gzipSync(await tarOf(l))) });
+  const config = put(Buffer.from(JSON.stringify({ os: 'wasip1', architecture: 'wasm', config: { Entrypoint: ['/app/hello.wasm', name] }, rootfs: { type: 'layers', diff_ids: [] } })));
+  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: layerDescs })));
+  fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': name } }] }));
+  return { manifest, config, layers: layerDescs };
+}
+
+test('wtm image rm frees the blobs and layers only that image used, keeps the shared ones; its runs still replay', async () => {
+  const home = tmp('image-rm');
+  const base = [{ name: 'app/', type: 'directory' }, { name: 'app/hello.wasm', data: fs.readFileSync(hello) }];
+  const dirs = { one: tmp('one'), two: tmp('two') };
+  const one = await makeLayout(dirs.one, [base, [{ name: 'etc/one', data: 'only in one' }]], 'one:1');
+  const two = await makeLayout(dirs.two, [base, [{ name: 'etc/two', data: 'only in two' }]], 'two:1');
+  assert.equal(one.layers[0].digest, two.layers[0].digest, 'the base layer is shared');
+  for (const dir of Object.values(dirs)) assert.equal(cli(home, ['image', 'import', dir]).status, 0);
+  const run = cli(home, ['run', 'one:1']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /hello from wasm one:1/);
+  const [runRec] = processes(home);
+
+  const layer = (d) => path.join(home, 'layers', d.digest.slice(7));
+  const blob = (d) => path.join(home, 'blobs/oci/sha256', d.digest.slice(7));
+  for (const d of [one.layers[0], one.layers[1], two.layers[1]]) assert.ok(fs.existsSync(layer(d)), 'unpacked');
+  const r = cli(home, ['image', 'rm', 'one:1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^one:1 sha256:/);
+  assert.match(r.stdout, /freed 3 blobs \(.*\) and 1 unpacked layer \(.*\); kept 1 shared with other images/);
+  for (const d of [one.manifest, one.config, one.layers[1]]) assert.ok(!fs.existsSync(blob(d)), 'a blob only one:1 used is freed');
+  assert.ok(!fs.existsSync(layer(one.layers[1])), 'a layer only one:1 used is freed');
+  assert.ok(fs.existsSync(blob(one.layers[0])) && fs.existsSync(layer(one.layers[0])), 'the shared layer stays');
+  assert.ok(fs.existsSync(layer(two.layers[1])));
+
+  const still = cli(home, ['run', 'two:1']);
+  assert.equal(still.status, 0, still.stderr);
+  assert.match(still.stdout, /hello from wasm two:1/);
+  const replay = cli(home, ['replay', runRec.id]);
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.equal(replay.stdout, run.stdout);
+  assertOneLineError(cli(home, ['image', 'rm', 'one:1']), 1, /no module file or image named one:1/);
+  assertOneLineError(cli(home, ['image', 'rm']), 2, /needs a NAME/);
 });
