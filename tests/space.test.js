@@ -1,14 +1,15 @@
-// Space: leftovers of killed writers swept by the next command, `wtm gc`, and `wtm image rm`
-// freeing what only that image used.
+// Space: leftovers of killed writers swept by the next command, `wtm gc`, `wtm image rm`
+// freeing what only that image used, and `wtm rm` of task trees and running processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { Registry } from '../dist/index.js';
 import { hostTag } from '../dist/registry/local.js';
 import { tarOf } from './helpers.js';
 
@@ -16,8 +17,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const hello = path.join(root, 'examples/hello.wasm');
 const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
-const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-space-${prefix}-`));
+const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 const cli = (home, args) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
 const json = (r) => {
   assert.equal(r.status, 0, r.stderr);
@@ -205,4 +206,84 @@ test('wtm image rm frees the blobs and layers only that image used, keeps the sh
   assert.equal(replay.stdout, run.stdout);
   assertOneLineError(cli(home, ['image', 'rm', 'one:1']), 1, /no module file or image named one:1/);
   assertOneLineError(cli(home, ['image', 'rm']), 2, /needs a NAME/);
+});
+
+test('wtm rm of a process with tasks needs -r, which removes the whole tree', () => {
+  const home = tmp('rm-tree');
+  const work = tmp('work');
+  fs.copyFileSync(hello, path.join(work, 'hello.wasm'));
+  const r = cli(home, ['run', '--no-host', '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  const all = processes(home);
+  const parent = all.find((p) => !p.parentId);
+  const tasks = all.filter((p) => p.parentId === parent.id);
+  assert.equal(tasks.length, 2);
+  for (const t of tasks) assert.ok(fs.existsSync(path.join(home, 'tasks', t.id)));
+
+  assertOneLineError(cli(home, ['rm', parent.id.slice(0, 8)]), 1, new RegExp(`process ${parent.id} has 2 tasks: .*--recursive \\(-r\\)`));
+  assert.equal(processes(home).length, 3, 'a refused rm removes nothing');
+
+  const rm = cli(home, ['rm', '-r', parent.id.slice(0, 8)]);
+  assert.equal(rm.status, 0, rm.stderr);
+  const removed = rm.stdout.trim().split('\n');
+  assert.deepEqual([...removed].sort(), [parent.id, ...tasks.map((t) => t.id)].sort());
+  assert.equal(removed.at(-1), parent.id, 'tasks go before their parent');
+  assert.deepEqual(processes(home), []);
+  for (const t of tasks) assert.ok(!fs.existsSync(path.join(home, 'tasks', t.id)), 'task directories removed');
+  assert.deepEqual(fs.readdirSync(path.join(home, 'blobs/logs')), [], 'logs removed');
+  assertOneLineError(cli(home, ['rm', '--recursive', parent.id]), 1, /no process/);
+});
+
+test('wtm rm refuses a process that is still running, and removes it once its wtm is gone (interrupted)', async () => {
+  const home = tmp('rm-running');
+  const child = spawn(process.execPath, [wtm, 'run', guest('spin')], { env: { ...process.env, WTM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    let out = '';
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`spin did not start: ${err}`)), 30000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('spinning')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const id = /process ([0-9a-f-]{36})/.exec(err)[1];
+    assertOneLineError(cli(home, ['rm', id.slice(0, 8)]), 1, new RegExp(`process ${id} is still running \\(pid ${child.pid}\\); stop it first`));
+    assertOneLineError(cli(home, ['rm', '-r', id]), 1, /is still running/);
+    assert.equal(processes(home)[0].state, 'running');
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  const [rec] = processes(home);
+  assert.equal(rec.state, 'interrupted');
+  const rm = cli(home, ['rm', rec.id]);
+  assert.equal(rm.status, 0, rm.stderr);
+  assert.deepEqual(processes(home), []);
+});
+
+test('wtm rm -r refuses a tree with a running task (a record owned by a live process) and removes nothing', async () => {
+  const home = tmp('rm-running-task');
+  const reg = await Registry.open(home);
+  const moduleDigest = await reg.putModule(fs.readFileSync(hello));
+  const configDigest = await reg.putConfig({ args: [] });
+  const parent = await reg.createProcess({ moduleDigest, configDigest, argv: ['parent'], state: 'exited' });
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => sleeper.on('exit', resolve));
+  try {
+    const task = await reg.createProcess({ moduleDigest, configDigest, argv: ['task'], parentId: parent.id, state: 'running', pid: sleeper.pid, host: os.hostname() });
+    assertOneLineError(cli(home, ['rm', '-r', parent.id]), 1, new RegExp(`task ${task.id} of process ${parent.id} is still running \\(pid ${sleeper.pid}\\); stop it first`));
+    assert.equal(processes(home).length, 2);
+  } finally {
+    sleeper.kill('SIGKILL');
+    await exited;
+  }
+  const rm = cli(home, ['rm', '-r', parent.id]);
+  assert.equal(rm.status, 0, rm.stderr);
+  assert.deepEqual(processes(home), []);
 });

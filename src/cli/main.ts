@@ -23,7 +23,7 @@ Commands:
   logs ID                print a recorded process's stdout and stderr
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
-  rm ID...               remove recorded processes (and task directories)
+  rm ID...               remove recorded processes (and task directories); -r with their tasks
   gc                     free what no record names (orphan modules, logs, layers, leftovers)
   image import|ls|rm     manage OCI images (layouts, OCI archives, docker save archives)
 
