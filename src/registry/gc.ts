@@ -164,8 +164,9 @@ export async function collectGarbage(registry: Registry, opts: GcOptions = {}): 
     return true;
   });
 
-  // 4. Records written while gc was deciding keep what they name too.
-  const again = await readRefs(registry);
+  // 4. Records written while gc was deciding keep what they name too (a process record's
+  // module and config never change: only new records are read).
+  const again = await readRefs(registry, refs);
   garbage = garbage.filter((c) => referenced(c, again) === false);
 
   // 5. Remove, then the leftovers of dead writers.
@@ -189,10 +190,15 @@ export async function collectGarbage(registry: Registry, opts: GcOptions = {}): 
   return { dryRun, graceMs, freed, total, spared, items, warnings };
 }
 
-async function readRefs(registry: Registry): Promise<Refs> {
+/** What the records name; with `known`, process records it has read already are not read again. */
+async function readRefs(registry: Registry, known?: Refs): Promise<Refs> {
   const store = registry.store;
-  const refs: Refs = { processIds: new Set(), modules: new Set(), configs: new Set(), imageBlobs: new Set(), processesSure: true, imagesSure: true };
+  const refs: Refs = {
+    processIds: new Set(known?.processIds), modules: new Set(known?.modules), configs: new Set(known?.configs),
+    imageBlobs: new Set(), processesSure: known?.processesSure ?? true, imagesSure: true,
+  };
   for (const id of await store.listRecords('process')) {
+    if (known?.processIds.has(id)) continue;
     refs.processIds.add(id);
     let rec: unknown;
     try {
