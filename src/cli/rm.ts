@@ -19,7 +19,8 @@ killed (state interrupted) can be. Nothing is removed unless every ID can be.
 
 Flags:
   -r, --recursive         remove each process with all its tasks (records, logs, directories)
-  --keep-dir              remove the records and logs, keep the tasks' directories
+  --keep-dir              remove the records and logs, keep the tasks' directories (until
+                          'wtm gc', which frees directories no record names)
 ${registryHelp}`;
 
 export async function rmCommand(argv: readonly string[]): Promise<number> {
