@@ -16,8 +16,9 @@ Manages OCI images in the registry.
                 token), e.g. ghcr.io/org/app:1 or 127.0.0.1:5000/app@sha256:...; a progress
                 bar on a terminal. --insecure allows plain HTTP to a registry on loopback.
   ls            the images: name, manifest digest, layers, size, entry point
-  rm NAME       removes an image (by name or a unique prefix of its digest); shared blobs
-                and unpacked layers stay
+  rm NAME       removes an image (by name or a unique prefix of its digest) and frees the
+                blobs and unpacked layers only it used (those other images share stay);
+                processes that ran it still replay (their module is kept with them)
 
 Flags:
   --name NAME             the name to store an imported or pulled image under (default:
@@ -83,8 +84,10 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
     }
     case 'rm': case 'remove': {
       if (!arg) throw new UsageError('wtm image rm needs a NAME');
-      const r = await removeImage(registry, arg);
+      const { image: r, freed, shared } = await removeImage(registry, arg, layersDir(p));
       process.stdout.write(`${r.name} ${r.manifestDigest}\n`);
+      process.stdout.write(`freed ${freed.blobs} blob${freed.blobs === 1 ? '' : 's'} (${formatBytes(freed.blobBytes)}) and ${freed.layers} unpacked layer${freed.layers === 1 ? '' : 's'} (${formatBytes(freed.layerBytes)})`
+        + `${shared > 0 ? `; kept ${shared} shared with other images` : ''}\n`);
       return 0;
     }
     default:

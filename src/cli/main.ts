@@ -4,6 +4,7 @@ import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
 } from './inspect.js';
+import { gcCommand, gcHelp } from './gc.js';
 import { imageCommand, imageHelp } from './image.js';
 import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
@@ -22,7 +23,8 @@ Commands:
   logs ID                print a recorded process's stdout and stderr
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
-  rm ID...               remove recorded processes (and task directories)
+  rm ID...               remove recorded processes (and task directories); -r with their tasks
+  gc                     free what no record names (orphan modules, logs, layers, leftovers)
   image import|ls|rm     manage OCI images (layouts, OCI archives, docker save archives)
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
@@ -38,6 +40,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
   rm: { run: rmCommand, help: rmHelp },
+  gc: { run: gcCommand, help: gcHelp },
   image: { run: imageCommand, help: imageHelp },
 };
 

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HostFs } from '../fs/hostfs.js';
 import { applyTar } from '../fs/tarfs.js';
+import { imageBlobDigests } from '../registry/gc.js';
+import { treeBytes, unpackPrefix } from '../registry/local.js';
 import type { Registry } from '../registry/registry.js';
 import { tarFiles } from './archive.js';
 import { ImageError, MEDIA, readDockerSave, readOciArchive, readOciLayout, type ImageConfig, type ImageContent } from './layout.js';
@@ -64,7 +66,7 @@ export async function unpackLayer(bytes: Uint8Array, digest: string, layersDir: 
   const dir = path.join(layersDir, digest.slice('sha256:'.length));
   if (fs.existsSync(dir)) return dir;
   fs.mkdirSync(layersDir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(layersDir, '.unpack-'));
+  const tmp = fs.mkdtempSync(path.join(layersDir, unpackPrefix())); // swept once this process is gone
   try {
     const root = new HostFs(tmp).openRoot();
     if (typeof root === 'number') throw new ImageError(`cannot open ${tmp}`);
@@ -104,9 +106,52 @@ export async function findImage(registry: Registry, ref: string): Promise<ImageR
   return found[0]!;
 }
 
-/** Removes an image's record. Its blobs and unpacked layers stay (other images may share them). */
-export async function removeImage(registry: Registry, ref: string): Promise<ImageRecord> {
+/** What `removeImage` removed. */
+export interface ImageRemoval {
+  image: ImageRecord;
+  /** Blobs (manifest, config, layers) and unpacked layers that only this image used. */
+  freed: { blobs: number; blobBytes: number; layers: number; layerBytes: number };
+  /** Blobs of this image kept because another image names them too. */
+  shared: number;
+}
+
+/**
+ * Removes an image: its record, then the blobs and unpacked layers (under `layersDir`) that no
+ * other image names. Every other image record is read first, so an unreadable one stops the
+ * removal before anything is gone.
+ */
+export async function removeImage(registry: Registry, ref: string, layersDir: string): Promise<ImageRemoval> {
   const r = await findImage(registry, ref);
+  const mine = imageBlobDigests(r);
+  if (mine === null) throw new ImageError(`image ${r.name}: its record is malformed (wtm gc leaves its blobs alone)`);
+  const others = new Set<string>();
+  for (const key of await registry.store.listRecords(IMAGE)) {
+    if (key === recordKey(r.manifestDigest)) continue;
+    const digests = imageBlobDigests(await registry.store.getRecord(IMAGE, key));
+    if (digests === null) throw new ImageError(`image record ${key} is malformed: cannot tell what it shares with ${r.name} (nothing removed)`);
+    for (const d of digests) others.add(d);
+  }
   await registry.store.deleteRecord(IMAGE, recordKey(r.manifestDigest));
-  return r;
+  const freed = { blobs: 0, blobBytes: 0, layers: 0, layerBytes: 0 };
+  let shared = 0;
+  for (const hex of new Set(mine)) {
+    if (others.has(hex)) {
+      shared++;
+      continue;
+    }
+    const key = `oci/sha256/${hex}`;
+    const bytes = await registry.store.blobSize(key);
+    if (bytes !== null && (await registry.store.deleteBlob(key))) {
+      freed.blobs++;
+      freed.blobBytes += bytes;
+    }
+    const dir = path.join(layersDir, hex);
+    if (fs.existsSync(dir)) {
+      const size = treeBytes(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+      freed.layers++;
+      freed.layerBytes += size;
+    }
+  }
+  return { image: r, freed, shared };
 }

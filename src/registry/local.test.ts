@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LocalStore, tempName } from './local.js';
+import { hostTag, LocalStore, SWEEP_EVERY_MS, tempName, unpackPrefix } from './local.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null): string | null => (b === null ? null : new TextDecoder().decode(b));
@@ -106,10 +107,47 @@ describe('LocalStore atomic writes', () => {
     assert.equal(await s.readBlob('m/lost'), null);
     assert.equal(await s.hasBlob('m/lost'), false);
     assert.equal(await s.getRecord('k', 'lost'), null);
-    assert.equal(await s.cleanTemp(60_000), 0, 'fresh temp files are left to their writers');
-    assert.equal(await s.cleanTemp(0), 2);
+    assert.deepEqual(await s.cleanTemp(), [], 'temp files of a live writer (this process) are left to it');
+    // The same files a day and a bit later: a live pid may be a reused one, so age removes them.
+    const later = Date.now() + 25 * 3_600_000;
+    assert.equal((await s.cleanTemp({ now: later, dryRun: true })).length, 2);
+    assert.ok(fs.existsSync(blobTmp) && fs.existsSync(recTmp), 'a dry run removes nothing');
+    assert.equal((await s.cleanTemp({ now: later })).length, 2);
     assert.ok(!fs.existsSync(blobTmp) && !fs.existsSync(recTmp));
     assert.equal(dec(await s.readBlob('m/keep')), 'kept');
+  });
+
+  it('removes at once the temp files and unpack directories of a dead writer on this host only', async () => {
+    const dir = tmpdir();
+    const s = await LocalStore.open(dir);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const tag = hostTag();
+    const deadTmp = path.join(dir, 'blobs', `x~${dead}-${tag}-abc123.tmp`);
+    const otherHost = path.join(dir, 'blobs', `y~${dead}-00000000-abc123.tmp`);
+    const legacy = path.join(dir, 'blobs', `z~${dead}-abc123.tmp`);
+    const unpack = path.join(dir, 'layers', `.unpack-${dead}-${tag}-Xy12ab`);
+    const liveUnpack = path.join(dir, 'layers', `${unpackPrefix()}Zz99zz`);
+    for (const f of [deadTmp, otherHost, legacy]) fs.writeFileSync(f, 'half');
+    fs.mkdirSync(path.join(unpack, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(unpack, 'etc', 'f'), '12345');
+    fs.mkdirSync(liveUnpack);
+    const gone = await s.cleanTemp();
+    assert.deepEqual(gone.map((g) => g.path).sort(), [deadTmp, unpack].sort());
+    assert.equal(gone.find((g) => g.path === unpack)!.bytes, 5);
+    assert.ok(!fs.existsSync(deadTmp) && !fs.existsSync(unpack));
+    assert.ok(fs.existsSync(otherHost) && fs.existsSync(legacy) && fs.existsSync(liveUnpack), 'unjudgeable or live writers keep theirs');
+  });
+
+  it('sweeps when due: at most once per SWEEP_EVERY_MS', async () => {
+    const dir = tmpdir();
+    const s = await LocalStore.open(dir);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const plant = () => fs.writeFileSync(path.join(dir, 'blobs', `x~${dead}-${hostTag()}-abc.tmp`), 'half');
+    plant();
+    assert.equal((await s.sweepIfDue())!.length, 1);
+    plant();
+    assert.equal(await s.sweepIfDue(), null, 'swept a moment ago');
+    assert.equal((await s.sweepIfDue(Date.now() + SWEEP_EVERY_MS + 1000))!.length, 1);
   });
 
   it('a stream that fails midway leaves the old object and no temp file', async () => {

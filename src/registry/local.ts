@@ -1,8 +1,10 @@
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as C } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { ownerAlive } from './liveness.js';
 import { checkKey, checkKind, isKeySegment, splitPrefix, type ObjectStore } from './store.js';
 
 /**
@@ -14,7 +16,8 @@ import { checkKey, checkKind, isKeySegment, splitPrefix, type ObjectStore } from
  * Writes go to a temporary file in the same directory, are fsynced, then renamed over the real
  * name (and the directory fsynced), so a crash never leaves a half-written object under its real
  * name. Temporary names contain "~" (see `tempName`), which no key may contain: listings skip
- * them, lookups can never reach them, and `cleanTemp` removes the ones a crash left behind.
+ * them, lookups can never reach them, and `cleanTemp` removes the ones a dead writer left behind
+ * (the name carries the writer's pid and host: see `leftoverIsDead`).
  *
  * `appendBlob` opens with O_APPEND and writes each chunk with one write call; it does not fsync
  * (a log cut short by a crash is the reader's business: the log format has checksummed batches).
@@ -149,37 +152,158 @@ export class LocalStore implements ObjectStore {
 
   // ---- maintenance ----
 
-  /**
-   * Removes temporary files left by interrupted writes that are older than `olderThanMs`
-   * (default one hour, so writes in progress in other processes are left alone). Returns how
-   * many were removed.
-   */
-  async cleanTemp(olderThanMs = 3_600_000): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    const sweep = async (dir: string): Promise<void> => {
-      for (const e of await readdirOrEmpty(dir)) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await sweep(p);
-        else if (isTempName(e.name)) {
-          const st = await fsp.lstat(p).catch(() => null);
-          if (st && st.mtimeMs <= cutoff && (await unlinkOrFalse(p))) removed++;
-        }
-      }
-    };
-    await sweep(this.records);
-    await sweep(this.blobs);
-    return removed;
+  /** Size and modification time of a blob, or null when there is none (for gc's grace period). */
+  statBlob(key: string): { bytes: number; mtimeMs: number } | null {
+    return statFile(this.blobPath(key));
   }
+
+  /** Size and modification time of a record's file, or null when there is none. */
+  statRecord(kind: string, key: string): { bytes: number; mtimeMs: number } | null {
+    return statFile(this.recordPath(kind, key));
+  }
+
+  /**
+   * Removes what writers that died left behind (see `sweepLeftovers`): temporary files of
+   * interrupted writes and `.unpack-*` directories of interrupted layer unpacks. With
+   * `dryRun`, only lists them. Returns what was (or would be) removed.
+   */
+  async cleanTemp(opts: { dryRun?: boolean; now?: number } = {}): Promise<Leftover[]> {
+    return sweepLeftovers(this.root, opts);
+  }
+
+  /**
+   * The sweep every command that opens the registry asks for: it runs at most once per
+   * `SWEEP_EVERY_MS` (the mtime of DIR/.swept remembers the last one), so a command pays one
+   * stat, and a whole sweep only once in a while (its cost: see docs in sweepLeftovers).
+   * Never fails: a read-only registry or a race with another sweep just skips it.
+   */
+  async sweepIfDue(now = Date.now()): Promise<Leftover[] | null> {
+    const marker = path.join(this.root, SWEPT);
+    try {
+      const st = fs.statSync(marker, { throwIfNoEntry: false });
+      if (st && now - st.mtimeMs < SWEEP_EVERY_MS && st.mtimeMs <= now) return null;
+      // Marked first: commands started meanwhile do not sweep too.
+      fs.writeFileSync(marker, '');
+      return await sweepLeftovers(this.root, { now });
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The file whose mtime is the time of the last sweep. */
+const SWEPT = '.swept';
+/** How often a command sweeps: leftovers are rare (a killed writer) and small; see sweepIfDue. */
+export const SWEEP_EVERY_MS = 10 * 60_000;
+/** A leftover whose writer's pid lives (maybe a reused pid) or cannot be judged goes after this. */
+export const LEFTOVER_STALE_MS = 24 * 3_600_000;
+
+/** A leftover of a dead writer: a temp file or an unpack directory. */
+export interface Leftover {
+  path: string;
+  bytes: number;
+}
+
+let tag: string | undefined;
+
+/**
+ * This host, as a short tag in temp names (8 hex digits of sha256(hostname)): a registry
+ * shared by two machines never judges one machine's writers by the other's pids.
+ */
+export function hostTag(): string {
+  if (tag === undefined) tag = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+  return tag;
 }
 
 /** The temporary name used while writing `final`: never a valid key (it contains "~"). */
 export function tempName(final: string): string {
-  return `${final}~${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  return `${final}~${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`;
 }
 
+/** "FINAL~PID-HOST-RAND.tmp", or the older "FINAL~PID-RAND.tmp" (no host: judged by age only). */
+const TEMP_RE = /~(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]+\.tmp$/;
+/** An unpack directory: ".unpack-PID-HOST-" + random (see unpackPrefix), or an older ".unpack-" + random. */
+const UNPACK_RE = /^\.unpack-(?:(\d+)-([0-9a-f]{8})-)?/;
+
 export function isTempName(name: string): boolean {
-  return /~\d+-[0-9a-f]+\.tmp$/.test(name);
+  return TEMP_RE.test(name);
+}
+
+/** The prefix of a new unpack directory under layers/ (mkdtemp adds the random part). */
+export function unpackPrefix(): string {
+  return `.unpack-${process.pid}-${hostTag()}-`;
+}
+
+/**
+ * Is the writer of a temp file or unpack directory named `name` certainly gone? Its pid is
+ * judged only on the host that wrote it (liveness.ts); a pid that is alive keeps its files
+ * (it may be a reused pid: then the age fallback, LEFTOVER_STALE_MS, removes them).
+ */
+export function leftoverIsDead(name: string, mtimeMs: number, now = Date.now()): boolean {
+  if (now - mtimeMs > LEFTOVER_STALE_MS) return true;
+  const m = TEMP_RE.exec(name) ?? UNPACK_RE.exec(name);
+  if (!m || m[1] === undefined || m[2] !== hostTag()) return false;
+  const pid = Number(m[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  return ownerAlive({ pid, host: os.hostname() }) === false;
+}
+
+/**
+ * Finds (and unless `dryRun` removes) the leftovers of dead writers under a registry directory
+ * `root`: temp files anywhere under records/ and blobs/ (the only places the store writes
+ * them), and `.unpack-*` directories at the top of layers/ (never inside an unpacked layer).
+ */
+export async function sweepLeftovers(root: string, opts: { dryRun?: boolean; now?: number } = {}): Promise<Leftover[]> {
+  const now = opts.now ?? Date.now();
+  const found: Leftover[] = [];
+  const consider = (p: string, name: string, isDir: boolean): void => {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st || !leftoverIsDead(name, st.mtimeMs, now)) return;
+    const bytes = isDir ? treeBytes(p) : st.size;
+    if (!opts.dryRun) {
+      try {
+        if (isDir) fs.rmSync(p, { recursive: true, force: true });
+        else fs.unlinkSync(p);
+      } catch {
+        return; // gone meanwhile (another sweep)
+      }
+    }
+    found.push({ path: p, bytes });
+  };
+  const walkDir = async (dir: string): Promise<void> => {
+    for (const e of await readdirOrEmpty(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walkDir(p);
+      else if (e.name.includes('~') && isTempName(e.name)) consider(p, e.name, false);
+    }
+  };
+  await walkDir(path.join(root, 'records'));
+  await walkDir(path.join(root, 'blobs'));
+  for (const e of await readdirOrEmpty(path.join(root, 'layers'))) {
+    if (e.isDirectory() && e.name.startsWith('.unpack-')) consider(path.join(root, 'layers', e.name), e.name, true);
+  }
+  return found;
+}
+
+function statFile(file: string): { bytes: number; mtimeMs: number } | null {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st && st.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
+}
+
+/** Bytes of the files under `p` (links not followed); 0 for what vanished meanwhile. */
+export function treeBytes(p: string): number {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  let names: string[];
+  try {
+    names = fs.readdirSync(p);
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const n of names) total += treeBytes(path.join(p, n));
+  return total;
 }
 
 /**
