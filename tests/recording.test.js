@@ -74,7 +74,7 @@ test('SIGKILL at random moments: every run that printed leaves a readable log an
     const kept = ticks(logs.stdout);
     // What the log kept is exactly the start of what was printed.
     assert.deepEqual(kept, printed.slice(0, kept.length), `trial ${i}: the log holds what the guest printed, in order`);
-    const lostMs = printed[printed.length - 1].t - (kept.length ? kept[kept.length - 1].t : 0);
+    const lostMs = printed.length === 0 ? 0 : printed[printed.length - 1].t - (kept.length ? kept[kept.length - 1].t : 0);
     report[i].kept = kept.length;
     report[i].lostMs = lostMs;
     // 250 ms between copies; the margin is for a loaded CI machine's timers.
