@@ -154,10 +154,7 @@ export class Registry {
       const next = cleanRecord({ ...old, ...patch });
       checkProcessRecord(next);
       await this.store.putRecord(PROCESS, id, next);
-      if (next.state !== 'running') {
-        await this.store.deleteRecord(RUNNING, id);
-        await this.store.deleteBlob(tailKey(id));
-      }
+      if (next.state !== 'running' && old.state === 'running') await this.store.deleteRecord(RUNNING, id);
       return next;
     });
   }

@@ -43,25 +43,30 @@ export class Recording {
   private tailWritten = '';
   private writing: Promise<void> = Promise.resolve();
   private stop: Stop | null = null;
-  private begun: Promise<void>;
+  private begun: Promise<void> | null = null;
+  private readonly stored: Promise<{ moduleDigest: string; configDigest: string }>;
   private unlisten = () => {};
   private ending: Promise<Ended> | undefined;
 
   /**
    * Starts recording process `id`: `stored` stores its module and config (it may still be
-   * running while the guest starts); the record is written once they are.
+   * running while the guest starts); the `running` record is written once they are. With
+   * `deferRecord` (short tasks), only once the process has run for TAIL_INTERVAL_MS: a task
+   * that ends sooner is written once, when it ends (a wtm killed before then loses at most
+   * that much of it, as it loses at most that much of any log).
    */
   constructor(
     readonly registry: Registry,
     readonly id: string,
     stored: Promise<{ moduleDigest: string; configDigest: string }>,
-    record: Omit<NewProcess, 'moduleDigest' | 'configDigest' | 'id' | 'state'>,
+    private readonly record: Omit<NewProcess, 'moduleDigest' | 'configDigest' | 'id' | 'state'>,
     interrupt?: AbortSignal,
+    deferRecord = false,
   ) {
-    this.begun = stored.then(({ moduleDigest, configDigest }) =>
-      this.registry.createProcess({ ...record, id, moduleDigest, configDigest, state: 'running' }).then(() => {}));
-    // A failure to begin is reported by end(); the guest is stopped at once.
-    this.begun.catch((e) => this.fail(e));
+    this.stored = stored;
+    // A failure to store is reported by end(); the guest is stopped at once.
+    stored.catch((e) => this.fail(e));
+    if (!deferRecord) this.begin();
     if (interrupt) {
       const on = () => this.interrupt(String(interrupt.reason).replace(/^interrupted by /, ''));
       if (interrupt.aborted) on();
@@ -72,8 +77,17 @@ export class Recording {
     startTicking();
   }
 
-  /** Resolves once the record is written (rejects when it could not be). */
+  /** Resolves once the `running` record is written (rejects when it could not be). */
   get started(): Promise<void> {
+    return this.begin();
+  }
+
+  private begin(): Promise<void> {
+    if (this.begun === null) {
+      this.begun = this.stored.then(({ moduleDigest, configDigest }) =>
+        this.registry.createProcess({ ...this.record, id: this.id, moduleDigest, configDigest, state: 'running' }).then(() => {}));
+      this.begun.catch((e) => this.fail(e));
+    }
     return this.begun;
   }
 
@@ -102,6 +116,7 @@ export class Recording {
   /** Copies the unsealed records to the registry's tail slot (every TAIL_INTERVAL_MS). */
   flushTail(): void {
     if (this.stop?.kind === 'recording') return;
+    void this.begin();
     const snap = this.tail.snapshot();
     if (snap === null || snap.first !== this.logged) return;
     const key = `${snap.first}:${snap.count}`;
@@ -151,20 +166,26 @@ export class Recording {
       await this.registry.truncateLog(this.id, this.written).catch(() => {});
     }
     if (this.stop?.kind === 'recording') await this.registry.deleteLogTail(this.id).catch(() => {});
-    let begun = true;
-    await this.begun.catch(() => { begun = false; });
+    let ok = true;
+    const wasBegun = this.begun !== null;
+    if (this.begun !== null) await this.begun.catch(() => { ok = false; });
+    else await this.stored.catch(() => { ok = false; });
     const stop = this.stop;
     const state: ProcessState = stop?.kind === 'recording' ? 'failed' : stop?.kind === 'interrupt' && r.ended !== 'exited' ? 'interrupted'
       : r.ended === 'timeout' ? 'killed' : r.ended === 'cancelled' ? 'cancelled' : r.ended === 'crashed' ? 'failed'
       : r.trap ? 'trapped' : r.error ? 'failed' : 'exited';
     const error = stop?.kind === 'recording' ? stop.error : r.trap ? undefined : r.error;
-    if (!begun) return { record: null, state, calls, ...(error ? { error } : {}) };
+    if (!ok) return { record: null, state, calls, ...(error ? { error } : {}) };
     try {
-      const record = await this.registry.updateProcess(this.id, {
+      if (this.tailWritten !== '' && stop?.kind !== 'recording') await this.registry.deleteLogTail(this.id);
+      const patch = {
         endTime: new Date().toISOString(), exitCode: r.exitCode, state, logBytes: this.logBytes, calls,
         ...(r.trap ? { trap: r.trap } : {}), ...(error ? { error } : {}),
         ...(state === 'interrupted' && stop?.kind === 'interrupt' ? { signal: stop.signal } : {}),
-      });
+      };
+      // One write for a process that ended before its running record was due.
+      const record = wasBegun ? await this.registry.updateProcess(this.id, patch)
+        : await this.registry.createProcess({ ...this.record, ...(await this.stored), id: this.id, ...patch });
       return { record, state, calls, ...(error ? { error } : {}) };
     } catch (e) {
       const why = `recording failed: cannot update the record: ${message(e)}`;

@@ -138,7 +138,7 @@ export class TaskRunner {
       })(), {
         argv: config.args, startTime: started, wtmVersion: this.o.wtmVersion,
         ...(spec.parentId ? { parentId: spec.parentId } : {}),
-      }, this.o.interrupt);
+      }, this.o.interrupt, true);
     }
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);

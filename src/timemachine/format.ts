@@ -4,7 +4,6 @@
 import { LogFormatError, RecordReader, RecordWriter } from './codec.js';
 import { Codec, CODEC_NAMES, compress, decompress, isCodec } from './compress.js';
 import { crc32 } from './crc32.js';
-import type { TailPublisher } from './tail.js';
 
 export { Codec } from './compress.js';
 
@@ -39,8 +38,18 @@ export interface LogWriterOptions {
   batchBytes?: number;
   /** Codec.None, Codec.DeflateRaw or Codec.Brotli (default DEFAULT_CODEC). */
   codec?: number;
-  /** Keeps the unsealed records readable from another thread (tail.ts). */
-  tail?: TailPublisher;
+  /** Keeps the unsealed records readable from another thread (tail.ts: TailPublisher). */
+  tail?: SharedTail;
+}
+
+/** What a LogWriter tells a reader on another thread of its unsealed records (see tail.ts). */
+export interface SharedTail {
+  /** The cell RecordWriter.share stores the committed length in. */
+  readonly committedCell: Int32Array;
+  /** Called with each new (shared) buffer before it is written to. */
+  readonly onBuffer: (buffer: SharedArrayBuffer) => void;
+  /** Records up to `total` are sealed into emitted batches: the buffer is empty again. */
+  sealed(total: number): void;
 }
 
 /** One batch frame holding `raw` (`count` framed records from record `first`), compressed with `codec` when that is smaller. */
@@ -82,7 +91,7 @@ export class LogWriter {
   private readonly codec: Codec;
   private sealed = 0;
   private headerEmitted = false;
-  private readonly tail: TailPublisher | undefined;
+  private readonly tail: SharedTail | undefined;
 
   constructor(
     private readonly emit: (chunk: Uint8Array) => void,

@@ -17,7 +17,7 @@
 
 import { RecordReader } from './codec.js';
 import { Codec } from './compress.js';
-import { frameBatch } from './format.js';
+import { frameBatch, type SharedTail } from './format.js';
 
 const COMMITTED = 0;
 const SEQ = 1;
@@ -34,7 +34,7 @@ export interface TailMessage {
 }
 
 /** The writer's side, kept by the LogWriter (worker thread). */
-export class TailPublisher {
+export class TailPublisher implements SharedTail {
   readonly ctl = new Int32Array(new SharedArrayBuffer(CELLS * 4));
   private sentCtl = false;
 
