@@ -90,8 +90,8 @@ export class LocalStore implements ObjectStore {
     return path.join(this.blobs, ...key.split('/'));
   }
 
-  async putBlob(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
-    await writeAtomic(this.blobPath(key), data instanceof Uint8Array ? [data] : data, true);
+  async putBlob(key: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: { durable?: boolean } = {}): Promise<void> {
+    await writeAtomic(this.blobPath(key), data instanceof Uint8Array ? [data] : data, opts.durable ?? true);
   }
 
   async getBlob(key: string): Promise<AsyncIterable<Uint8Array> | null> {

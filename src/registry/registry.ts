@@ -178,6 +178,14 @@ export class Registry {
     return rec;
   }
 
+  /**
+   * Takes process `id` out of the running index; true for exactly one caller (whoever then
+   * seals its log: two commands recovering one interrupted run must not both append its tail).
+   */
+  async claimRunning(id: string): Promise<boolean> {
+    return this.store.deleteRecord(RUNNING, checkId(id));
+  }
+
   /** Ids of the records stored as `running` (their owners may be gone: see getProcess). */
   async listRunning(): Promise<string[]> {
     return (await this.store.listRecords(RUNNING)).filter((id) => UUID_V4_RE.test(id));
@@ -238,7 +246,7 @@ export class Registry {
 
   /** Replaces the log's unsealed tail (one batch frame; see logtail.ts). */
   async putLogTail(id: string, batch: Uint8Array): Promise<void> {
-    await this.store.putBlob(tailKey(checkId(id)), batch);
+    await this.store.putBlob(tailKey(checkId(id)), batch, { durable: false });
   }
 
   /** Cuts the log to its first `size` bytes (its whole batches, after a kill cut one short). */

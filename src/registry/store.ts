@@ -31,8 +31,12 @@ export interface ObjectStore {
   /** Removes a record; true when there was one. */
   deleteRecord(kind: string, key: string): Promise<boolean>;
 
-  /** Stores a blob whole, replacing any previous one, from bytes or a stream of chunks. */
-  putBlob(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * Stores a blob whole, replacing any previous one, from bytes or a stream of chunks. With
+   * `durable: false` it need not survive a power cut (a log's tail, replaced every 250 ms:
+   * surviving the death of wtm is enough), only never be seen half-written.
+   */
+  putBlob(key: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts?: { durable?: boolean }): Promise<void>;
   /** The blob as a stream of chunks, or null when there is none. */
   getBlob(key: string): Promise<AsyncIterable<Uint8Array> | null>;
   /** The whole blob in memory, or null when there is none. */

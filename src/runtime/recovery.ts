@@ -1,5 +1,5 @@
 import { isOrphan, type Registry } from '../registry/registry.js';
-import { BATCH_MAGIC, encodeHeader, FRAME_SIZE, HEADER_SIZE, LogReader } from '../timemachine/format.js';
+import { BATCH_MAGIC, decodeBatch, encodeHeader, frameChecksum, FRAME_SIZE, HEADER_SIZE, readFrame } from '../timemachine/format.js';
 
 /** Where a log's whole batches end, and how many records they hold. */
 export interface LogExtent {
@@ -60,30 +60,22 @@ export async function recoverInterrupted(reg: Registry): Promise<string[]> {
       continue; // a corrupt record: listings report it
     }
     if (rec === null || !isOrphan(rec)) continue;
+    // Claimed first: another command recovering it at the same moment leaves it to this one.
+    if (!(await reg.claimRunning(id))) continue;
     const size = await reg.logSize(id);
     const extent = await logExtent(await reg.streamLog(id), size);
     if (extent.wholeBytes < size) await reg.truncateLog(id, extent.wholeBytes);
     let logBytes = extent.wholeBytes;
     let calls = extent.records;
     const tail = await reg.readLogTail(id);
-    if (tail !== null && tail.byteLength > FRAME_SIZE && new DataView(tail.buffer, tail.byteOffset).getUint32(16, true) === extent.records) {
-      try {
-        // The tail is one stored batch: read it as a log of its own to check it before it is kept.
-        const withHeader = new Uint8Array(HEADER_SIZE + tail.byteLength);
-        withHeader.set(encodeHeader(), 0);
-        withHeader.set(tail, HEADER_SIZE);
-        const reader = new LogReader(withHeader);
-        let n = 0;
-        for (const _ of reader.records()) n++;
-        if (!reader.truncated && n > 0) {
-          await reg.appendLog(id, logBytes === 0 ? withHeader : tail);
-          logBytes += logBytes === 0 ? withHeader.byteLength : tail.byteLength;
-          calls += n;
-        }
-      } catch {
-        // A damaged tail is dropped: the log keeps its whole batches.
-      }
+    const n = tail === null ? 0 : tailRecords(tail, extent.records);
+    if (n > 0) {
+      const piece = logBytes === 0 ? concat(encodeHeader(), tail!) : tail!;
+      await reg.appendLog(id, piece);
+      logBytes += piece.byteLength;
+      calls += n;
     }
+    if (tail !== null) await reg.deleteLogTail(id);
     if (logBytes === 0) {
       // Killed before its first copy: an empty log, which reads and replays as such.
       await reg.appendLog(id, encodeHeader());
@@ -97,4 +89,25 @@ export async function recoverInterrupted(reg: Registry): Promise<string[]> {
     done.push(id);
   }
   return done;
+}
+
+/**
+ * Records in a tail copy (one stored batch) that continues a log of `next` records, checked
+ * like any batch; 0 when it is damaged, stale (already in the log) or does not fit.
+ */
+function tailRecords(tail: Uint8Array, next: number): number {
+  const info = readFrame(tail.subarray(0, FRAME_SIZE), 0, 0, next);
+  if (info === 'cut' || info instanceof Error || info.length !== tail.byteLength) return 0;
+  try {
+    return decodeBatch(info, tail.subarray(FRAME_SIZE), frameChecksum(tail)).length;
+  } catch {
+    return 0;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }
