@@ -103,7 +103,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     `Process:   ${rec.id}`,
     ...(rec.parentId ? [`Parent:    ${rec.parentId}`] : []),
     ...(children.length ? [`Children:  ${children.map((c) => `${c.id} (${taskState(c)})`).join('\n           ')}`] : []),
-    `State:     ${rec.state}${rec.exitCode === undefined ? '' : ` (exit code ${rec.exitCode})`}`,
+    `State:     ${rec.state}${rec.signal ? ` by ${rec.signal}` : ''}${rec.exitCode === undefined ? '' : ` (exit code ${rec.exitCode})`}`,
     `Command:   ${rec.argv.join(' ')}`,
     `Module:    sha256:${rec.moduleDigest}`,
     `Started:   ${rec.startTime}`,
@@ -115,6 +115,8 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
   }
   if (rec.trap) lines.push(`Trap:      ${rec.trap.split('\n')[0]}`);
+  if (rec.error) lines.push(`Error:     ${rec.error}`);
+  if (rec.state === 'running' && rec.pid) lines.push(`Owner:     wtm pid ${rec.pid} on ${rec.host ?? '?'}`);
   if (log && summary) {
     lines.push(`Log:       ${formatBytes(log.byteLength)}, ${summary.calls} calls in ${summary.batches} batches${summary.truncated ? ' (cut short)' : ''}, ${summary.calls ? (log.byteLength / summary.calls).toFixed(1) : 0} bytes/call`);
     lines.push('Calls:');
