@@ -105,7 +105,9 @@ export class Recording {
 
   /** A sealed batch from the worker: appended now, in order. */
   readonly onLog = (chunk: Uint8Array): void => {
-    if (this.stop?.kind === 'recording') return;
+    // After end() has taken the last records from the shared buffer (a worker that would not
+    // stop, left behind at exit), a late batch would repeat them: the log ends where end() put it.
+    if (this.stop?.kind === 'recording' || this.ending !== undefined) return;
     this.logBytes += chunk.byteLength;
     this.logged = batchEnd(chunk, this.logged);
     this.append(chunk);
