@@ -210,3 +210,37 @@ test('a full registry disk (ENOSPC) stops the guest with one line; the record sa
   const kept = ticks(logs.stdout);
   assert.ok(kept.length > 0 && kept.every((k, i) => k.n === i), 'the log reads, from the start, in order');
 });
+
+test('guests together never take the host\'s last fds: past the shared budget they get NFILE, and recording goes on', async () => {
+  const { Registry, Runtime } = await import('../dist/index.js');
+  const home = tmp('budget');
+  const data = tmp('budget-data');
+  fs.writeFileSync(path.join(data, 'f'), 'x');
+  const registry = await Registry.open(home);
+  // Each guest may hold far more than the host can give all of them at once.
+  const rt = new Runtime({ registry, maxOpenFiles: 1 << 20, maxConcurrency: 3 });
+  try {
+    const spec = { module: guest('openmany'), args: ['/data/f'], mounts: [{ host: data, guest: '/data', readonly: true }] };
+    const results = await Promise.all([1, 2, 3].map(() => rt.spawn(spec).wait()));
+    let total = 0;
+    for (const r of results) {
+      assert.equal(r.state, 'success', r.error);
+      const out = new TextDecoder().decode(r.stdout);
+      // After one close it may open again, or another guest may have taken that fd meanwhile.
+      const m = /^opened (\d+), then (.*)\nafter one close: (opens again|Too many open files in system)\n$/.exec(out);
+      assert.ok(m, out);
+      total += Number(m[1]);
+      // One of them meets the budget, unless an earlier one ended first and gave its fds back.
+      assert.match(m[2], /Too many open files in system|No file descriptors available/);
+    }
+    assert.ok(total >= 1000, `the guests held ${total} fds in all`);
+    // Every one was recorded, and the budget came back whole: one guest alone gets it all again.
+    const recs = await registry.listProcesses();
+    assert.equal(recs.filter((p) => p.state === 'exited').length, 3);
+    const again = await rt.spawn(spec).wait();
+    const alone = Number(/^opened (\d+)/.exec(new TextDecoder().decode(again.stdout))[1]);
+    assert.ok(alone >= Math.max(...results.map((r) => Number(/^opened (\d+)/.exec(new TextDecoder().decode(r.stdout))[1]))) - 8, `alone: ${alone}`);
+  } finally {
+    await rt.close();
+  }
+});

@@ -23,28 +23,83 @@ export function newLedger(): SharedArrayBuffer {
   return new SharedArrayBuffer(LEDGER_FDS / 8);
 }
 
+/**
+ * The host fds all workers of this OS process may hold together: [count, limit]. Every guest
+ * has its own limit (--max-fds, 1024 by default), but many guests at once could still use up
+ * the process's RLIMIT_NOFILE, and then wtm's own writes (the registry, a log) fail. So the
+ * workers share one budget, the soft limit less a reserve for wtm itself; past it an open in a
+ * worker fails with ENFILE ("too many open files in system": NFILE for the guest), and the
+ * host keeps its fds.
+ */
+let budget: Int32Array | null = null;
+
+/** The starter's budget (made on first use); passed to each worker. */
+export function hostFdBudget(): SharedArrayBuffer {
+  if (budget === null) {
+    budget = new Int32Array(new SharedArrayBuffer(8));
+    Atomics.store(budget, 1, guestFdLimit(openFileLimit()));
+  }
+  return budget.buffer as SharedArrayBuffer;
+}
+
+/** Fds the guests may hold together out of a soft limit: all but a reserve for wtm (1/8, at least 256). */
+export function guestFdLimit(soft: number): number {
+  return Math.max(64, soft - Math.max(256, Math.floor(soft / 8)));
+}
+
+/** This process's soft RLIMIT_NOFILE (Linux: /proc/self/limits), or a cautious 1024. */
+function openFileLimit(): number {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    if (soft === 'unlimited') return 1 << 20;
+    const n = Number(soft);
+    if (Number.isSafeInteger(n) && n > 0) return n;
+  } catch {
+    // not Linux
+  }
+  return 1024;
+}
+
+/** An fd a worker held has left it (claimed or closed by the starter): one more for the budget. */
+function released(): void {
+  if (budget !== null) Atomics.sub(budget, 0, 1);
+}
+
 let ledger: Int32Array | null = null;
 
-/** In a worker, once: from now on fs.openSync/closeSync keep the ledger. */
-export function trackFds(buffer: SharedArrayBuffer): void {
+/** In a worker, once: from now on fs.openSync/closeSync keep the ledger (and the shared budget). */
+export function trackFds(buffer: SharedArrayBuffer, budgetBuffer?: SharedArrayBuffer): void {
   if (ledger !== null) return;
   ledger = new Int32Array(buffer);
   const open = fs.openSync;
   const close = fs.closeSync;
   const bits = ledger;
+  const shared = budgetBuffer ? new Int32Array(budgetBuffer) : null;
   // The mark is written inline, with no JS call between the open's return and it: V8 checks
   // for termination at function entries and loop back-edges, so a call there would be a
   // window in which a stopped worker loses an fd it opened.
   fs.openSync = function openSync(...args: Parameters<typeof fs.openSync>): number {
-    const fd = open.apply(fs, args);
+    if (shared !== null && Atomics.add(shared, 0, 1) >= Atomics.load(shared, 1)) {
+      Atomics.sub(shared, 0, 1);
+      throw Object.assign(new Error('ENFILE: too many open files in system (wtm: the guests hold all the host fds they may share)'), { code: 'ENFILE', errno: -23, syscall: 'open' });
+    }
+    let fd: number;
+    try {
+      fd = open.apply(fs, args);
+    } catch (e) {
+      if (shared !== null) Atomics.sub(shared, 0, 1);
+      throw e;
+    }
     if (fd >= 0 && fd < LEDGER_FDS) Atomics.or(bits, fd >>> 5, 1 << (fd & 31));
     return fd;
   } as typeof fs.openSync;
   fs.closeSync = function closeSync(fd: number): void {
     // Unmarked first: a marked fd must always be open (a stop between the two leaks it, never
     // lets the starter close a number that was reused).
-    if (fd >= 0 && fd < LEDGER_FDS) Atomics.and(bits, fd >>> 5, ~(1 << (fd & 31)));
+    const held = fd >= 0 && fd < LEDGER_FDS && (Atomics.and(bits, fd >>> 5, ~(1 << (fd & 31))) & (1 << (fd & 31))) !== 0;
     close.call(fs, fd);
+    if (held && shared !== null) Atomics.sub(shared, 0, 1);
   };
 }
 
@@ -62,7 +117,9 @@ export function trackFds(buffer: SharedArrayBuffer): void {
 export function claimFd(buffer: SharedArrayBuffer, fd: number): boolean {
   if (fd < 0 || fd >= LEDGER_FDS) return true; // never marked: the sender did not track it
   const bit = 1 << (fd & 31);
-  return (Atomics.and(new Int32Array(buffer), fd >>> 5, ~bit) & bit) !== 0;
+  const claimed = (Atomics.and(new Int32Array(buffer), fd >>> 5, ~bit) & bit) !== 0;
+  if (claimed) released();
+  return claimed;
 }
 
 /** In the starter, after the worker has stopped: closes the fds it left open; how many. */
@@ -74,6 +131,7 @@ export function closeLeftFds(buffer: SharedArrayBuffer): number {
     while (word !== 0) {
       const b = 31 - Math.clz32(word);
       word &= ~(1 << b);
+      released();
       try {
         fs.closeSync(w * 32 + b);
         closed++;

@@ -1,7 +1,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
 import type { TailMessage } from '../timemachine/tail.js';
-import { claimFd, closeLeftFds, newLedger } from './fdledger.js';
+import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
@@ -37,7 +37,7 @@ export function startWorker(): Worker {
   // the worker exits, including handles the worker handed on (shareDir) that their new owner
   // closed long ago, whose numbers may name another task's directory by then. The ledger
   // (fdledger.ts) does that job knowing who owns what.
-  const worker = new Worker(workerUrl, { stdout: false, stderr: false, workerData: { ledger }, trackUnmanagedFds: false });
+  const worker = new Worker(workerUrl, { stdout: false, stderr: false, workerData: { ledger, budget: hostFdBudget() }, trackUnmanagedFds: false });
   ledgers.set(worker, ledger);
   loaded.set(worker, new Promise<void>((resolve) => {
     const onMessage = (m: { ready?: boolean }) => {

@@ -22,7 +22,7 @@ interface Work {
 
 // Every fd this worker opens is in its starter's ledger, closed by the starter if this worker
 // is stopped in the middle of a guest (fdledger.ts).
-if (workerData?.ledger instanceof SharedArrayBuffer) trackFds(workerData.ledger);
+if (workerData?.ledger instanceof SharedArrayBuffer) trackFds(workerData.ledger, workerData.budget);
 // The code is loaded: from here the starter may stop this worker without leaking the loader's files.
 parentPort!.postMessage({ ready: true });
 
