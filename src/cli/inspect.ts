@@ -133,6 +133,10 @@ export const logsHelp = `Usage: wtm logs ID
 Prints what a recorded process wrote to stdout and stderr, in order, from its log: nothing is
 run again. stdout goes to stdout and stderr to stderr. ID may be a unique prefix.
 
+The log of an interrupted run (wtm killed or stopped) is cut short: what it holds is printed,
+then a line on stderr says so (exit 0). A damaged batch: what comes before it is printed, then
+one error line (exit 1).
+
 Flags:
 ${registryHelp}`;
 
