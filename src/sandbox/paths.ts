@@ -133,7 +133,10 @@ export class PathCalls {
       if (te === 0) return Errno.EXIST;
       if (te !== Errno.NOENT) return te;
       if (to.trailingSlash) return Errno.NOENT;
-      if (from.parent.mount !== to.parent.mount) return to.parent.mount.readonly ? Errno.ROFS : Errno.XDEV;
+      // The source's mount is the one it is in: a mount point named as the source (`b/`) is
+      // the root of its own mount, not a directory of its parent's.
+      const fromMount = from.self?.mount ?? from.parent.mount;
+      if (fromMount !== to.parent.mount) return to.parent.mount.readonly ? Errno.ROFS : Errno.XDEV;
       if (sourceIsDir) return to.parent.mount.readonly ? Errno.ROFS : Errno.PERM;
       return from.parent.dir.link(from.name, to.parent.dir, to.name);
     } finally {

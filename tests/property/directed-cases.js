@@ -22,5 +22,6 @@ export const directedCases = [
   ['readlink of `name/`', c([D('d')], [{ guest: '/m1', tree: [] }], [['readlink', '/', 'nope/'], ['readlink', '/', 'd/']])],
   ['rmdir of `dir/..` is ENOTEMPTY', c([D('d')], [{ guest: '/m1', tree: [] }], [['rmdir', '/', 'd/..']])],
   ["link and rename: the kernel's order of errors", c([F('b'), F('f')], [{ guest: '/m1', tree: [L('f', '/')] }], [['link', '/', '.', '/', 'b', ''], ['link', '/', 'nope', '/', 'f/x', ''], ['link', '/', 'nope', '/m1', 'x', ''], ['rename', '/m1', '.', '/m1', 'f/a']])],
+  ['link of a mount point named with `/` (the mount\'s root): EXDEV before the directory\'s EPERM', c([], [{ guest: '/b', tree: [] }], [['link', '/', 'b/', '/', 'a', ''], ['link', '/', 'b', '/', 'a', ''], ['link', '/b', '.', '/', 'a', '']])],
   ['rule 9: a directory that holds a mount point is neither renamed nor removed (BUSY; Linux moves the mount)', c([D('a')], [{ guest: '/a/m2', tree: [F('in')] }], [['rename', '/', 'a', '/', 'z'], ['ls', '/', 'z/m2'], ['mkdir', '/', 'a'], ['ls', '/', 'a'], ['rmdir', '/', 'z/m2']])],
 ];
