@@ -2,6 +2,7 @@ import type { Registry } from '../registry/registry.js';
 import type { NewProcess, ProcessRecord, ProcessState } from '../registry/process.js';
 import { encodeHeader, HEADER_SIZE } from '../timemachine/format.js';
 import { TailReader, type TailMessage } from '../timemachine/tail.js';
+import { concat } from './recovery.js';
 import type { JobResult } from './pool.js';
 
 /** How a recording ended: its record as stored (null when that write failed), and why wtm ended it. */
@@ -237,12 +238,6 @@ function batchEnd(chunk: Uint8Array, before: number): number {
   return Number(v.getBigUint64(16, true)) + v.getUint32(12, true);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
 
 // One timer for every recording in progress (a thousand short tasks do not make a thousand).
 const active = new Set<Recording>();
