@@ -40,6 +40,13 @@ function startTicker(home, extra = []) {
   return { child, ended, printed: () => out };
 }
 
+/** Resolves once `printed()` holds `lines` lines (the guest runs), then waits `ms` more. */
+async function whenPrinted(printed, lines, ms) {
+  const until = Date.now() + 30_000;
+  while (printed().split('\n').length <= lines && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, ms));
+}
+
 // A small seeded generator: the kill points are the same on every run (WTM_KILL_SEED changes them).
 function rng(seed) {
   let s = seed >>> 0;
@@ -90,7 +97,8 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   test(`${sig} stops the guest, keeps its log, records it as interrupted and exits ${code}`, async () => {
     const home = tmp(sig.toLowerCase());
     const t = startTicker(home);
-    await new Promise((r) => setTimeout(r, 1200));
+    // Once the guest runs (a loaded machine may take a while to start it), and a bit more.
+    await whenPrinted(t.printed, 3, 300);
     t.child.kill(sig);
     const { code: status, out, err } = await t.ended;
     assert.equal(status, code, err);
@@ -114,9 +122,11 @@ test('SIGINT while the guest is blocked reading stdin: wtm still ends, the recor
   const holder = spawn('sleep', ['60'], { stdio: ['ignore', fs.openSync(fifo, 'r+'), 'ignore'] });
   const child = spawn(process.execPath, [wtm, 'run', guest('cat_lines')], { env: { ...process.env, WTM_HOME: home }, stdio: [fs.openSync(fifo, 'r'), 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
   const ended = new Promise((resolve) => child.on('close', (c, s) => resolve({ c, s })));
-  await new Promise((r) => setTimeout(r, 1500));
+  await whenPrinted(() => out, 1, 300); // "reading": the guest now blocks in its read
   const t0 = Date.now();
   child.kill('SIGINT');
   const { c, s } = await ended;
