@@ -104,3 +104,14 @@ test('--no-host: the host is not visible, the environment is only --env', () => 
   assert.doesNotMatch(r.stdout, /relative file/);
   assert.match(r.stdout, /abs \/etc\/hostname: .*(No such file|error|cannot)/i);
 });
+
+test('export to a directory that does not exist is one line, exit 1; an export file is private to its user', () => {
+  const r = run(['run', path.join(root, 'examples/hello.wasm')]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  assertOneLineError(run(['export', id, path.join(home, 'no', 'such', 'dir', 'x.wtm')]), 1, /^wtm export: cannot write .*x\.wtm: ENOENT$/);
+  const file = path.join(home, 'x.wtm');
+  const ok = run(['export', id, file]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});

@@ -183,7 +183,12 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   // Written as it is read (the log is never held whole), then renamed into place: a failed
   // check (a corrupt module, config or log batch) leaves no file behind.
   let bytes = 0;
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w', 0o600);
+  } catch (e) {
+    throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   try {
     for await (const chunk of reg.exportStream(id)) {
       for (let off = 0; off < chunk.byteLength;) off += fs.writeSync(fd, chunk, off);
