@@ -115,3 +115,17 @@ test('export to a directory that does not exist is one line, exit 1; an export f
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
 });
+
+test('a new registry is private to its user: directories 0700, every record and blob 0600 (the environment is in them)', () => {
+  const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-private-')), 'reg');
+  const r = spawnSync(process.execPath, [wtm, 'run', path.join(root, 'examples/hello.wasm')], { encoding: 'utf8', env: { ...process.env, WTM_HOME: fresh, MY_API_TOKEN: 'secret' } });
+  assert.equal(r.status, 0, r.stderr);
+  const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(d, e.name);
+    return e.isDirectory() ? [[p, 'd'], ...walk(p)] : [[p, 'f']];
+  });
+  assert.equal(fs.statSync(fresh).mode & 0o777, 0o700);
+  const all = walk(fresh).filter(([p]) => /\/(records|blobs)(\/|$)/.test(p));
+  assert.ok(all.some(([p]) => p.includes('/records/config/')));
+  for (const [p, kind] of all) assert.equal(fs.statSync(p).mode & 0o777, kind === 'd' ? 0o700 : 0o600, p);
+});

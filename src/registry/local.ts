@@ -35,8 +35,11 @@ export class LocalStore implements ObjectStore {
   static async open(dir: string): Promise<LocalStore> {
     const root = path.resolve(dir);
     const store = new LocalStore(root);
-    await fsp.mkdir(store.records, { recursive: true });
-    await fsp.mkdir(store.blobs, { recursive: true });
+    // Private to its user: records hold the environment a process was given (tokens, too).
+    // A directory made here is 0700 and every object 0600; an existing registry keeps its modes.
+    await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(store.records, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(store.blobs, { recursive: true, mode: 0o700 });
     return store;
   }
 
@@ -133,7 +136,7 @@ export class LocalStore implements ObjectStore {
     mkdirForSync(path.dirname(file));
     let fd: number;
     try {
-      fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_APPEND, 0o644);
+      fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_APPEND, 0o600);
     } catch (e) {
       throw code(e) === 'EISDIR' ? new Error(`cannot append to ${key}: keys exist below it`) : e;
     }
@@ -317,7 +320,7 @@ async function writeAtomic(file: string, chunks: Iterable<Uint8Array> | AsyncIte
   const dir = path.dirname(file);
   await mkdirFor(dir);
   const tmp = tempName(file);
-  let fh: FileHandle | null = await fsp.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
+  let fh: FileHandle | null = await fsp.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
   try {
     for await (const chunk of chunks) {
       if (!(chunk instanceof Uint8Array)) throw new Error('blob data must be Uint8Array chunks');
@@ -339,7 +342,7 @@ async function writeAtomic(file: string, chunks: Iterable<Uint8Array> | AsyncIte
 
 async function mkdirFor(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     // A blob "a" exists where a key "a/b" needs a directory.
     if (code(e) === 'EEXIST' || code(e) === 'ENOTDIR') throw new Error(`cannot store under ${path.basename(dir)}: an object of that name exists`);
@@ -417,7 +420,7 @@ const madeDirs = new Set<string>();
 function mkdirForSync(dir: string): void {
   if (madeDirs.has(dir)) return;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (madeDirs.size > 10000) madeDirs.clear();
     madeDirs.add(dir);
   } catch (e) {
@@ -431,7 +434,7 @@ function writeRecordSync(file: string, data: Uint8Array): void {
   mkdirForSync(path.dirname(file));
   const tmp = tempName(file);
   try {
-    const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
+    const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
     try {
       let off = 0;
       while (off < data.byteLength) off += fs.writeSync(fd, data, off);
