@@ -129,3 +129,15 @@ test('a new registry is private to its user: directories 0700, every record and 
   assert.ok(all.some(([p]) => p.includes('/records/config/')));
   for (const [p, kind] of all) assert.equal(fs.statSync(p).mode & 0o777, kind === 'd' ? 0o700 : 0o600, p);
 });
+
+test('describe names the environment variables a run was given, never their values', () => {
+  const r = run(['run', path.join(root, 'examples/hello.wasm')], { env: { MY_API_TOKEN: 'sekrit-value-42' } });
+  assert.equal(r.status, 0, r.stderr);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  const text = run(['describe', id]);
+  assert.match(text.stdout, /Env: +\d+ variables \(values stored in the registry, not shown\)/);
+  assert.match(text.stdout, /\bMY_API_TOKEN\b/);
+  const json = run(['describe', '-o', 'json', id]);
+  assert.ok(JSON.parse(json.stdout).config.envNames.includes('MY_API_TOKEN'));
+  for (const out of [text.stdout, json.stdout]) assert.doesNotMatch(out, /sekrit-value-42/);
+});

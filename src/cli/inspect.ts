@@ -97,7 +97,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   const chunks = logBytes > 0 ? await reg.streamLog(id) : null;
   const summary = chunks ? await summarizeLog(new LogStream(chunks)) : null;
   const log = summary ? { byteLength: logBytes } : null;
-  const data = { process: rec, children: children.map((c) => c.id), config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
+  const data = { process: rec, children: children.map((c) => c.id), config: config ? { ...config, env: undefined, envCount: (config.env as string[]).length, envNames: envNames(config.env as string[]) } : null, log: log ? { bytes: log.byteLength, ...summary } : null };
   if (format !== 'text') return done(printData(data, format));
   const lines = [
     `Process:   ${rec.id}`,
@@ -111,7 +111,10 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   ];
   if (config) {
     const mounts = config.mounts as { host: string; guest: string; readonly?: boolean }[];
-    lines.push(`Env:       ${(config.env as string[]).length} variables`);
+    const names = envNames(config.env as string[]);
+    // Names only: the values (tokens too) are stored in the registry, never shown here.
+    lines.push(`Env:       ${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? ' (values stored in the registry, not shown)' : ''}`);
+    for (let i = 0; i < names.length; i += 8) lines.push(`           ${names.slice(i, i + 8).join(' ')}`);
     lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
   }
   if (rec.trap) lines.push(`Trap:      ${rec.trap.split('\n')[0]}`);
@@ -238,6 +241,11 @@ async function listProcesses(reg: Registry): Promise<ProcessRecord[]> {
   const { records, skipped } = await reg.scanProcesses();
   for (const s of skipped) process.stderr.write(`wtm: skipped corrupt process record ${s.id}: ${s.why}\n`);
   return records;
+}
+
+/** The names of `KEY=value` entries, in order. */
+function envNames(env: string[]): string[] {
+  return env.map((e) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e));
 }
 
 /** Processes in tree order: roots newest first, each followed by its tasks. */
