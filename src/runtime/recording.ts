@@ -1,8 +1,7 @@
 import type { Registry } from '../registry/registry.js';
 import type { NewProcess, ProcessRecord, ProcessState } from '../registry/process.js';
-import { encodeHeader, HEADER_SIZE } from '../timemachine/format.js';
+import { encodeHeader, FRAME_SIZE, headed, HEADER_SIZE, readFrame } from '../timemachine/format.js';
 import { TailReader, type TailMessage } from '../timemachine/tail.js';
-import { concat } from './recovery.js';
 import type { JobResult } from './pool.js';
 
 /** How a recording ended: its record as stored (null when that write failed), and why wtm ended it. */
@@ -147,7 +146,7 @@ export class Recording {
       // shared buffer, and become the log's last batch.
       const snap = this.tail.snapshot();
       if (snap !== null && snap.first === this.logged) {
-        const batch = this.logBytes === 0 ? concat(encodeHeader(), snap.batch) : snap.batch;
+        const batch = this.logBytes === 0 ? headed(snap.batch) : snap.batch;
         this.logBytes += batch.byteLength;
         this.logged += snap.count;
         this.append(batch);
@@ -233,11 +232,9 @@ function message(e: unknown): string {
 function batchEnd(chunk: Uint8Array, before: number): number {
   // "WTMLOG" or "WTMB": the fourth byte tells the header from a batch.
   const at = chunk[3] === 0x4c ? HEADER_SIZE : 0;
-  if (chunk.byteLength < at + 32) return before;
-  const v = new DataView(chunk.buffer, chunk.byteOffset + at, 32);
-  return Number(v.getBigUint64(16, true)) + v.getUint32(12, true);
+  const frame = readFrame(chunk.subarray(at, at + FRAME_SIZE), 0, at, before);
+  return frame === 'cut' || frame instanceof Error ? before : before + frame.count;
 }
-
 
 // One timer for every recording in progress (a thousand short tasks do not make a thousand).
 const active = new Set<Recording>();

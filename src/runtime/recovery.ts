@@ -1,5 +1,5 @@
 import { isOrphan, type Registry } from '../registry/registry.js';
-import { BATCH_MAGIC, decodeBatch, encodeHeader, frameChecksum, FRAME_SIZE, HEADER_SIZE, readFrame } from '../timemachine/format.js';
+import { decodeBatch, encodeHeader, frameChecksum, FRAME_SIZE, headed, HEADER_SIZE, readFrame } from '../timemachine/format.js';
 
 /** Where a log's whole batches end, and how many records they hold. */
 export interface LogExtent {
@@ -18,7 +18,6 @@ export async function logExtent(chunks: AsyncIterable<Uint8Array> | null, size: 
   const out = { wholeBytes: size >= HEADER_SIZE ? HEADER_SIZE : 0, records: 0 };
   if (chunks === null || size < HEADER_SIZE) return out;
   const head = new Uint8Array(FRAME_SIZE);
-  const view = new DataView(head.buffer);
   let have = 0;
   let next = HEADER_SIZE; // where the next frame starts
   let pos = 0; // stream position of the current chunk's start
@@ -31,9 +30,10 @@ export async function logExtent(chunks: AsyncIterable<Uint8Array> | null, size: 
       at += take;
       if (have < FRAME_SIZE) break;
       have = 0;
-      const end = next + FRAME_SIZE + view.getUint32(4, true);
-      if (view.getUint32(0, false) !== BATCH_MAGIC || Number(view.getBigUint64(16, true)) !== out.records || end > size) return out;
-      out.records += view.getUint32(12, true);
+      const frame = readFrame(head, 0, next, out.records);
+      if (frame === 'cut' || frame instanceof Error || next + frame.length > size) return out;
+      const end = next + frame.length;
+      out.records += frame.count;
       out.wholeBytes = end;
       next = end;
       at = next - pos;
@@ -70,7 +70,7 @@ export async function recoverInterrupted(reg: Registry): Promise<string[]> {
     const tail = await reg.readLogTail(id);
     const n = tail === null ? 0 : tailRecords(tail, extent.records);
     if (n > 0) {
-      const piece = logBytes === 0 ? concat(encodeHeader(), tail!) : tail!;
+      const piece = logBytes === 0 ? headed(tail!) : tail!;
       await reg.appendLog(id, piece);
       logBytes += piece.byteLength;
       calls += n;
@@ -103,12 +103,4 @@ function tailRecords(tail: Uint8Array, next: number): number {
   } catch {
     return 0;
   }
-}
-
-/** `a` then `b` in one new array (a header before a batch). */
-export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }

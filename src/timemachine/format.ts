@@ -72,6 +72,14 @@ export function frameBatch(raw: Uint8Array, count: number, first: number, codec:
   return chunk;
 }
 
+/** A log's first write: the header, then `batch` (a log's first batch, or a whole one-batch log). */
+export function headed(batch: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE + batch.byteLength);
+  out.set(encodeHeader(), 0);
+  out.set(batch, HEADER_SIZE);
+  return out;
+}
+
 /** The 16-byte log header (what a log starts with, before its first batch). */
 export function encodeHeader(): Uint8Array {
   const h = new Uint8Array(HEADER_SIZE);
@@ -132,11 +140,7 @@ export class LogWriter {
     if (!this.headerEmitted) {
       // The header travels with the first batch: one write for a short process's whole log.
       this.headerEmitted = true;
-      const header = encodeHeader();
-      const first = new Uint8Array(header.byteLength + chunk.byteLength);
-      first.set(header, 0);
-      first.set(chunk, header.byteLength);
-      this.emit(first);
+      this.emit(headed(chunk));
     } else {
       this.emit(chunk);
     }
