@@ -58,3 +58,15 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
   }
   return { flags, positionals, rest };
 }
+
+const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration flag's value in ms: "500ms", "90s", "10m", "2h", "1d", a bare number being
+ * seconds, fractions allowed (rounded to whole ms). Null when it is not one; the caller says
+ * which range it takes.
+ */
+export function durationMs(v: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
+  return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? '']!) : null;
+}

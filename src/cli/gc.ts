@@ -1,5 +1,5 @@
 import { collectGarbage, DEFAULT_GRACE_MS, GC_KINDS, type GcReport } from '../registry/gc.js';
-import { parseFlags, UsageError } from './args.js';
+import { durationMs, parseFlags, UsageError } from './args.js';
 import { formatBytes, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
@@ -63,15 +63,12 @@ function printReport(r: GcReport): void {
   if (r.spared > 0) process.stdout.write(`kept ${plural(r.spared, 'unreferenced object')} younger than ${formatGrace(r.graceMs)} (--grace)\n`);
 }
 
-const UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** "90s", "10m", "2h", "1d", "500ms", "0"; a bare number is seconds. */
 export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
-  if (!m) throw new UsageError(`--grace ${v}: expected a duration such as 90s, 10m, 2h or 0`);
-  const ms = Number(m[1]) * UNITS[m[2] ?? '']!;
+  const ms = durationMs(v);
+  if (ms === null) throw new UsageError(`--grace ${v}: expected a duration such as 90s, 10m, 2h or 0`);
   if (!Number.isFinite(ms) || ms > 3650 * 86_400_000) throw new UsageError(`--grace ${v}: too long`);
-  return Math.round(ms);
+  return ms;
 }
 
 function formatGrace(ms: number): string {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
 import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TreeEvent } from '../runtime/index.js';
-import { parseFlags, UsageError, type Parsed } from './args.js';
+import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
 import { prepareImageRun, type ImageRun } from '../oci/index.js';
@@ -228,14 +228,12 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-/** A duration given as --NAME D: N (seconds), Nms, Ns, Nm, Nh (N may have a fraction). */
+/** A duration given as --NAME D (args.ts durationMs: 500ms, 30s, 2m, 1h, 1d; a bare number is seconds). */
 export function durationFlag(p: Parsed, name: string): number | undefined {
   const v = p.flags.get(name)?.[0];
   if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's') as 'ms'];
-  const ms = m ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!(ms >= 1 && ms <= 2 ** 31 - 1)) throw new UsageError(`--${name} ${v}: expected a duration from 1ms to 24 days, e.g. 30s, 500ms, 2m, 1h`);
+  const ms = durationMs(v);
+  if (ms === null || !(ms >= 1 && ms <= 2 ** 31 - 1)) throw new UsageError(`--${name} ${v}: expected a duration from 1ms to 24 days, e.g. 30s, 500ms, 2m, 1h`);
   return ms;
 }
 

@@ -13,7 +13,7 @@ import { loadTarFs } from '../fs/tarfs.js';
 import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
-import { checkTaskSpec, removeTaskRoot, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
+import { checkTaskSpec, isWholeIn, removeTaskRoot, TASK_LIMITS, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
 import { DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, TaskServer, TaskTree, type TreeEvent } from './tree.js';
 import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
@@ -326,9 +326,9 @@ export async function runInWorker(module: WebAssembly.Module, config: ProcessCon
 /** Checks the limits of a run (library callers get an Error, not a Node warning). */
 function checkLimits(opts: RunOptions): void {
   const t = opts.timeoutMs;
-  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 1)) throw new UserError(`timeoutMs must be a whole number of ms >= 1 (got ${t})`);
+  if (t !== undefined && !isWholeIn(t, 1, Number.MAX_SAFE_INTEGER)) throw new UserError(`timeoutMs must be a whole number of ms >= 1 (got ${t})`);
   const m = opts.memoryLimitBytes;
-  if (m !== undefined && !(Number.isSafeInteger(m) && m >= 65536 && m <= 2 ** 32)) {
+  if (m !== undefined && !isWholeIn(m, TASK_LIMITS.minMemoryLimitBytes, TASK_LIMITS.maxMemoryLimitBytes)) {
     throw new UserError(`memoryLimitBytes must be a whole number of bytes from 64 KiB to 4 GiB (got ${m})`);
   }
 }
