@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertOneLineError } from './helpers.js';
 
 // Runs record into a registry of this test file's own, never the user's ~/.wtm.
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
@@ -17,15 +18,6 @@ function run(args, opts = {}) {
   return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 30000, ...opts, env: { ...process.env, WTM_HOME: home, ...(opts.env ?? {}) } });
 }
 
-/** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */
-function assertOneLineError(r, code, pattern) {
-  assert.equal(r.status, code, r.stderr);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
-}
 
 test('hello runs and prints its arguments', () => {
   const r = run(['run', path.join(root, 'examples/hello.wasm'), 'a', 'b']);

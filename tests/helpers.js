@@ -1,4 +1,5 @@
 // Shared by the test files: a digest of a whole directory tree, to prove nothing in it changed.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,4 +42,14 @@ export async function tarOf(entries) {
   pack.finalize();
   await ended;
   return Buffer.concat(chunks);
+}
+
+/** A bad-input answer of the CLI: exit `code`, one line on stderr matching `pattern`, no stack trace, nothing on stdout. */
+export function assertOneLineError(r, code, pattern) {
+  assert.equal(r.status, code, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from '../dist/index.js';
+import { assertOneLineError } from './helpers.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,14 +20,6 @@ function run(args) {
   return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 30000, env: { ...process.env, WTM_HOME: home } });
 }
 
-function assertOneLineError(r, code, pattern) {
-  assert.equal(r.status, code, r.stderr);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
-}
 
 const FD_WRITE = '\\(i32, i32, i32, i32\\) -> i32';
 const BAD = {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertOneLineError } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -24,15 +25,6 @@ function cli(home, args, opts = {}) {
 }
 const idOf = (stderr) => /wtm: process ([0-9a-f-]{36})/.exec(stderr)?.[1];
 
-/** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */
-function assertOneLineError(r, code, pattern) {
-  assert.equal(r.status, code, r.stderr);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
-}
 
 /** Records a run; its stdout as bytes. */
 function record(home, args) {

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Registry } from '../dist/index.js';
 import { hostTag } from '../dist/registry/local.js';
-import { tarOf } from './helpers.js';
+import { tarOf, assertOneLineError } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -29,15 +29,6 @@ const ago = (p, ms) => {
   fs.utimesSync(p, t, t);
 };
 
-/** A bad-input answer: non-zero, one line on stderr, no stack trace, nothing on stdout. */
-function assertOneLineError(r, code, pattern) {
-  assert.equal(r.status, code, r.stderr);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
-}
 
 /** A pid that certainly belonged to a process that has ended. */
 function deadPid() {
