@@ -1,9 +1,12 @@
+import { forEachWritten, stdioStream } from '../timemachine/calls.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { LogStream } from '../timemachine/stream.js';
 
 export interface OutputChunk {
   stream: 'stdout' | 'stderr';
   data: Uint8Array;
+  /** ns since the process started: when the write began. */
+  start: number;
 }
 
 /**
@@ -16,11 +19,10 @@ export async function* recordedOutput(log: LogStream | Uint8Array): AsyncGenerat
   const reader = log instanceof LogStream ? log : LogStream.of(log);
   for await (const payload of reader.records()) {
     const rec = decodeRecord(payload);
-    if (rec.call.method !== 'fdWrite') continue;
-    const fd = rec.params[0] as number;
-    const n = rec.ret as number;
-    if ((fd !== 1 && fd !== 2) || n <= 0) continue;
-    const data = rec.params[1] as Uint8Array;
-    yield { stream: fd === 1 ? 'stdout' : 'stderr', data: data.subarray(0, n) };
+    const stream = stdioStream(rec.call, rec.params[0]);
+    if (stream === undefined || rec.errno !== 0) continue;
+    const chunks: Uint8Array[] = [];
+    forEachWritten(rec.params[1] as Uint8Array, rec.ret as number, (data) => chunks.push(data));
+    for (const data of chunks) yield { stream, data, start: rec.start };
   }
 }
