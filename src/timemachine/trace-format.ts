@@ -18,7 +18,7 @@ import type { DecodedCall } from './describe.js';
 export interface TraceFormat {
   /** Bytes of a buffer shown before it is cut (`…`); 0: no limit. Default 32. */
   width?: number;
-  /** Show every right by name instead of naming the usual sets (ALL, FILE, DIR, STDIO). */
+  /** Show every right by name instead of short forms (ALL, FILE, DIR, STDIO, ALL&~(…), hex). */
   allRights?: boolean;
 }
 
@@ -47,14 +47,23 @@ export function enumName(names: Names, v: number): string {
   return String(v);
 }
 
+function bitCount(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+/** Rights, short: `ALL`, `FILE`, `FD_READ|FD_SEEK`, `ALL&~(SOCK_SHUTDOWN|SOCK_ACCEPT)`, or hex. */
 function rightsName(v: number, all: boolean): string {
-  if (!all) {
-    if (v === ALL_RIGHTS) return 'ALL';
-    if (v === FILE_RIGHTS) return 'FILE';
-    if (v === DIR_RIGHTS) return 'DIR';
-    if (v === STDIO_RIGHTS) return 'STDIO';
-  }
-  return flagNames(Rights, v);
+  if (all) return flagNames(Rights, v);
+  if (v === ALL_RIGHTS) return 'ALL';
+  if (v === FILE_RIGHTS) return 'FILE';
+  if (v === DIR_RIGHTS) return 'DIR';
+  if (v === STDIO_RIGHTS) return 'STDIO';
+  if (bitCount(v) <= 6 || (v & ~ALL_RIGHTS) !== 0) return flagNames(Rights, v);
+  const missing = ALL_RIGHTS & ~v;
+  if (bitCount(missing) <= 6) return `ALL&~(${flagNames(Rights, missing)})`;
+  return `0x${(v >>> 0).toString(16)}`;
 }
 
 /** Bytes as a quoted string with C escapes, cut at `width` bytes. */
@@ -187,12 +196,13 @@ function stamp(ns: number): string {
 
 /**
  * One trace line: time since the process started, record number, the call with its arguments,
- * its outcome and its duration. `process` (a process id) prefixes the line when given.
+ * its outcome and its duration. `process` (a process id) prefixes the line when given; `atNs`
+ * replaces the time (a process tree's lines are timed from the first process's start).
  */
-export function formatTraceLine(rec: DecodedCall, index: number, o: TraceFormat & { process?: string } = {}): string {
+export function formatTraceLine(rec: DecodedCall, index: number, o: TraceFormat & { process?: string; atNs?: number } = {}): string {
   const who = o.process !== undefined ? `${o.process} ` : '';
   const outcome = formatOutcome(rec, o);
-  return `${who}${stamp(rec.start)}  #${index} ${rec.call.wasi}(${formatArgs(rec, o)})${outcome ? ' ' + outcome : ''}  <${formatNs(rec.duration)}>`;
+  return `${who}${stamp(o.atNs ?? rec.start)}  #${index} ${rec.call.wasi}(${formatArgs(rec, o)})${outcome ? ' ' + outcome : ''}  <${formatNs(rec.duration)}>`;
 }
 
 /** JSON-safe values: bigints as numbers when exact (else strings), bytes as escaped text. */
