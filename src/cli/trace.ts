@@ -3,7 +3,7 @@ import type { Registry } from '../registry/registry.js';
 import { logCutReason } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { formatTraceLine, traceJson } from '../timemachine/trace-format.js';
-import { interleave, traceCalls, unknownCalls, type TraceFilter, type TraceSource } from '../views/index.js';
+import { interleave, traceBatches, unknownCalls, type TraceFilter, type TraceSource } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
@@ -96,13 +96,16 @@ export async function traceCommand(argv: readonly string[]): Promise<number> {
 
 async function printTrace(out: LineWriter, sources: TraceSource[], filter: TraceFilter, format: string, width: number, allRights: boolean, tasks: boolean): Promise<void> {
   if (sources.length === 1 && !tasks) {
-    for await (const { index, rec: call } of traceCalls(sources[0]!.log, filter)) {
-      await out.line(format === 'json' ? JSON.stringify(traceJson(call, index, { width, allRights })) : formatTraceLine(call, index, { width, allRights }));
+    const o = { width, allRights };
+    for await (const batch of traceBatches(sources[0]!.log, filter)) {
+      for (const { index, rec: call } of batch) out.line(format === 'json' ? JSON.stringify(traceJson(call, index, o)) : formatTraceLine(call, index, o));
+      await out.flushIfFull();
     }
   } else {
     for await (const { index, rec: call, process: who, atNs } of interleave(sources, filter)) {
       const o = { width, allRights, process: who.slice(0, 8), atNs };
-      await out.line(format === 'json' ? JSON.stringify({ ...traceJson(call, index, o), process: who }) : formatTraceLine(call, index, o));
+      out.line(format === 'json' ? JSON.stringify({ ...traceJson(call, index, o), process: who }) : formatTraceLine(call, index, o));
+      await out.flushIfFull();
     }
   }
   await out.end();
@@ -134,8 +137,8 @@ async function treeSources(reg: Registry, id: string): Promise<TraceSource[]> {
  * at the pipe's speed in little memory. A closed pipe (`| head`) ends the trace quietly.
  */
 class LineWriter {
-  private buf: string[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
   private closed = false;
 
   constructor() {
@@ -144,11 +147,24 @@ class LineWriter {
     });
   }
 
-  async line(s: string): Promise<void> {
+  /** Adds a line; the buffer grows until flushIfFull() writes it. */
+  line(s: string): void {
     if (this.closed) throw new PipeClosed();
-    this.buf.push(s);
-    this.size += s.length + 1;
-    if (this.size >= 1 << 16) await this.flush();
+    // Each line is encoded once, straight into the buffer (no joined string to flatten).
+    const need = this.used + s.length * 3 + 1;
+    if (need > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(next, 0, 0, this.used);
+      this.buf = next;
+    }
+    this.used += this.buf.write(s, this.used);
+    this.buf[this.used++] = 0x0a;
+  }
+
+  /** Writes the lines once 64 KiB are buffered, waiting while the pipe is full. */
+  async flushIfFull(): Promise<void> {
+    if (this.closed) throw new PipeClosed();
+    if (this.used >= 1 << 16) await this.flush();
   }
 
   async end(): Promise<void> {
@@ -156,11 +172,12 @@ class LineWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.buf.length === 0 || this.closed) return;
-    const text = this.buf.join('\n') + '\n';
-    this.buf = [];
-    this.size = 0;
-    if (process.stdout.write(text)) return;
+    if (this.used === 0 || this.closed) return;
+    const chunk = this.buf.subarray(0, this.used);
+    // The stream may keep the chunk until it is written: the next lines go to a new buffer.
+    this.buf = Buffer.allocUnsafe(1 << 17);
+    this.used = 0;
+    if (process.stdout.write(chunk)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         process.stdout.off('drain', done).off('error', done).off('close', done);

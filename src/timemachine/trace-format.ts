@@ -26,12 +26,19 @@ const DEFAULT_WIDTH = 32;
 
 type Names = Readonly<Record<string, number>>;
 
+const entryCache = new WeakMap<Names, [string, number][]>();
+function entries(names: Names): [string, number][] {
+  let e = entryCache.get(names);
+  if (e === undefined) entryCache.set(names, (e = Object.entries(names)));
+  return e;
+}
+
 /** `CREAT|TRUNC`, `0`, or `CREAT|0x40` for bits without a name. */
 export function flagNames(names: Names, v: number): string {
   if (v === 0) return '0';
   const parts: string[] = [];
   let left = v;
-  for (const [k, bit] of Object.entries(names)) {
+  for (const [k, bit] of entries(names)) {
     if (bit !== 0 && (v & bit) === bit) {
       parts.push(k);
       left &= ~bit;
@@ -43,7 +50,7 @@ export function flagNames(names: Names, v: number): string {
 
 /** `MONOTONIC`, or the number when it has no name. */
 export function enumName(names: Names, v: number): string {
-  for (const [k, n] of Object.entries(names)) if (n === v) return k;
+  for (const [k, n] of entries(names)) if (n === v) return k;
   return String(v);
 }
 

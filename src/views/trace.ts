@@ -83,33 +83,42 @@ export interface TracedCall {
 }
 
 /**
- * The calls of one log that pass the filter, in order, read one batch at a time. The log's
- * reader tells afterwards whether it was cut short (`truncated`).
+ * The calls of one log that pass the filter, in order, a batch at a time (a million calls
+ * are a few hundred batches: no promise per call). The log's reader tells afterwards whether
+ * it was cut short (`truncated`).
  */
-export async function* traceCalls(log: LogStream, filter: TraceFilter = {}): AsyncGenerator<TracedCall> {
+export async function* traceBatches(log: LogStream, filter: TraceFilter = {}): AsyncGenerator<TracedCall[]> {
   const calls = filter.calls?.length ? new Set(filter.calls.map((n) => (CALL_BY_WASI.has(n) ? n : `wtm.${n}`))) : null;
   const from = filter.from ?? 0;
   const to = filter.to ?? Infinity;
   const fds = filter.path !== undefined ? new FdPaths() : null;
   let index = -1;
-  for await (const payload of log.records()) {
-    index++;
-    if (index > to) {
-      // The rest is not shown: stop reading (the stream is closed by the loop's return).
-      return;
+  for await (const batch of log.batches()) {
+    const out: TracedCall[] = [];
+    for (const payload of batch.records) {
+      index++;
+      if (index > to) break;
+      // Before `from`, only what the path filter needs to know is decoded.
+      if (index < from && fds === null) continue;
+      const rec = decodeRecord(payload);
+      const path = fds !== null ? pathOf(rec, fds) : undefined;
+      if (fds !== null) fds.apply(rec);
+      if (index < from) continue;
+      if (calls !== null && !calls.has(rec.call.wasi)) continue;
+      if (filter.errors && rec.errno === 0) continue;
+      if (filter.fd !== undefined && !onFd(rec, filter.fd)) continue;
+      if (filter.path !== undefined && !(path !== undefined && path.some((p) => under(p, filter.path!)))) continue;
+      out.push({ index, rec });
     }
-    // Before `from`, only what the path filter needs to know is decoded.
-    if (index < from && fds === null) continue;
-    const rec = decodeRecord(payload);
-    const path = fds !== null ? pathOf(rec, fds) : undefined;
-    if (fds !== null) fds.apply(rec);
-    if (index < from) continue;
-    if (calls !== null && !calls.has(rec.call.wasi)) continue;
-    if (filter.errors && rec.errno === 0) continue;
-    if (filter.fd !== undefined && !onFd(rec, filter.fd)) continue;
-    if (filter.path !== undefined && !(path !== undefined && path.some((p) => under(p, filter.path!)))) continue;
-    yield { index, rec };
+    if (out.length) yield out;
+    // The rest is not shown: stop reading (the stream is closed by the loop's return).
+    if (index > to) return;
   }
+}
+
+/** traceBatches, one call at a time. */
+export async function* traceCalls(log: LogStream, filter: TraceFilter = {}): AsyncGenerator<TracedCall> {
+  for await (const batch of traceBatches(log, filter)) yield* batch;
 }
 
 function onFd(rec: DecodedCall, fd: number): boolean {
