@@ -145,3 +145,29 @@ test('a closed pipe ends the trace quietly', () => {
   assert.equal(r.stdout.trimEnd().split('\n').length, 2);
   assert.equal(r.stderr, '');
 });
+
+test('--fs tells the file-system story the guest\'s source describes, with a table per file', () => {
+  const r = cli(['trace', storyId, '--fs']);
+  assert.equal(r.status, 0, r.stderr);
+  const [events, table] = r.stdout.split('\n\n');
+  assert.deepEqual(events.trim().split('\n').map((l) => l.replace(/^\s*[\d.]+ ms {2}#\d+ /, '').replace(/\s+/g, ' ')), [
+    'create /data/story.txt (read,write,create,trunc)',
+    'rename /data/story.txt -> /data/renamed.txt',
+    'open /data/missing.txt (read) = NOENT',
+    'mkdir /data/sub',
+    'open /data/renamed.txt (read)',
+    'delete /data/renamed.txt',
+  ]);
+  const rows = table.trim().split('\n').map((l) => l.split(/ {2,}/));
+  assert.deepEqual(rows[0], ['PATH', 'OPENS', 'MODES', 'READ', 'WRITTEN', 'ERRORS', 'FATE']);
+  assert.deepEqual(rows.slice(1), [
+    ['/data/missing.txt', '0', '-', '0 B', '0 B', '1', '-'],
+    ['/data/renamed.txt', '1', 'read', '12 B', '0 B', '0', 'deleted'],
+    ['/data/story.txt', '1', 'read,write,create,trunc', '5 B', '12 B', '0', 'created, renamed to /data/renamed.txt'],
+    ['/data/sub', '0', '-', '0 B', '0 B', '0', 'created'],
+  ]);
+  const json = JSON.parse(cli(['trace', storyId, '--fs', '--path', '/data/story.txt', '-o', 'json']).stdout);
+  assert.deepEqual(json.events.map((e) => e.kind), ['create', 'rename']);
+  assert.deepEqual(json.files.map((f) => [f.path, f.bytesRead, f.bytesWritten]), [['/data/story.txt', 5, 12]]);
+  assertOneLineError(cli(['trace', storyId, '--fs', '--tasks']), 2, /leave out --tasks/);
+});

@@ -3,7 +3,9 @@ import type { Registry } from '../registry/registry.js';
 import { logCutReason } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { formatTraceLine, traceJson } from '../timemachine/trace-format.js';
-import { interleave, traceBatches, unknownCalls, type TraceFilter, type TraceSource } from '../views/index.js';
+import { errnoName } from '../system/index.js';
+import { FsStoryBuilder, interleave, joinGuest, traceBatches, unknownCalls, type FsStory, type TraceFilter, type TraceSource } from '../views/index.js';
+import { formatBytes, printTable } from './output.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
@@ -19,6 +21,11 @@ read, a stat, directory entries) and how long the call took:
 
 ID may be a unique prefix. Record numbers are those replay errors and 'replay --until' use.
 
+With --fs it tells the file-system story instead: every file opened (with its mode), created,
+renamed, truncated and deleted, in order, then a table of each guest path: how often it was
+opened and how, bytes read and written through it, and what became of it. --path, --from and
+--to narrow it; -o json gives { events, files }.
+
 Flags:
   --call NAMES            only these calls (comma-separated WASI names: fd_read,path_open)
   --fd N                  only calls on fd N (and the call that returned it)
@@ -28,6 +35,7 @@ Flags:
   --tasks                 interleave the calls of the process's tasks (and theirs) by time,
                           each line starting with its process id (first 8 characters) and
                           timed from the first process's start (across processes to ~1 ms)
+  --fs                    the file-system story and a summary table per file (see above)
   --width N               bytes of a buffer shown (default 32; 0: all)
   --all-rights            name every right (default: ALL, FILE, DIR, STDIO, ALL&~(...) or hex
                           when more than 6 are set)
@@ -38,7 +46,7 @@ ${registryHelp}
 const flags = {
   ...registryFlag, help: { value: false }, h: { value: false },
   call: { value: true, repeat: true }, fd: { value: true }, path: { value: true }, errors: { value: false },
-  from: { value: true }, to: { value: true }, tasks: { value: false }, width: { value: true }, 'all-rights': { value: false },
+  from: { value: true }, to: { value: true }, fs: { value: false }, tasks: { value: false }, width: { value: true }, 'all-rights': { value: false },
   o: { value: true }, output: { value: true },
 };
 
@@ -79,6 +87,13 @@ export async function traceCommand(argv: readonly string[]): Promise<number> {
   if (!rec) throw new UserError(`no process ${id}`);
   const sources = p.flags.has('tasks') ? await treeSources(reg, id) : [await source(reg, id)];
 
+  if (p.flags.has('fs')) {
+    if (sources.length > 1) throw new UsageError('--fs tells the story of one process: leave out --tasks');
+    const story = await fsStory(sources[0]!.log, filter);
+    if (format === 'json') process.stdout.write(JSON.stringify(story, null, 2) + '\n');
+    else printStory(story);
+    return 0;
+  }
   const out = new LineWriter();
   try {
     await printTrace(out, sources, filter, format, width, allRights, p.flags.has('tasks'));
@@ -109,6 +124,31 @@ async function printTrace(out: LineWriter, sources: TraceSource[], filter: Trace
     }
   }
   await out.end();
+}
+
+/** The file-system story of a log; --path keeps what happened under a prefix, --from/--to a range. */
+async function fsStory(log: LogStream, filter: TraceFilter): Promise<FsStory> {
+  const b = new FsStoryBuilder(errnoName);
+  const range: TraceFilter = { ...(filter.from !== undefined ? { from: filter.from } : {}), ...(filter.to !== undefined ? { to: filter.to } : {}) };
+  for await (const batch of traceBatches(log, range)) for (const { index, rec } of batch) b.add(rec, index);
+  const story = b.story();
+  if (filter.path === undefined) return story;
+  const prefix = joinGuest(undefined, filter.path);
+  const under = (p: string | undefined) => p !== undefined && (prefix === '/' || p === prefix || p.startsWith(prefix + '/'));
+  return { events: story.events.filter((e) => under(e.path) || under(e.to)), files: story.files.filter((f) => under(f.path)) };
+}
+
+function printStory(story: FsStory): void {
+  const lines = story.events.map((e) => {
+    const what = e.kind === 'rename' || e.kind === 'link' ? `${e.path} -> ${e.to}` : e.kind === 'symlink' ? `${e.path} -> ${JSON.stringify(e.to)}` : e.path;
+    return `${(e.start / 1e6).toFixed(3).padStart(10)} ms  #${e.index} ${e.kind.padEnd(8)} ${what}${e.mode ? ` (${e.mode})` : ''}${e.error ? `  = ${e.error}` : ''}`;
+  });
+  process.stdout.write(lines.length ? lines.join('\n') + '\n\n' : 'no file-system calls\n');
+  if (story.files.length === 0) return;
+  printTable(['PATH', 'OPENS', 'MODES', 'READ', 'WRITTEN', 'ERRORS', 'FATE'], story.files.map((f) => [
+    f.path, String(f.opens), f.modes.join(',') || '-', formatBytes(f.bytesRead), formatBytes(f.bytesWritten), String(f.errors),
+    [f.created ? 'created' : '', f.renamedTo ? `renamed to ${f.renamedTo}` : '', f.deleted ? 'deleted' : ''].filter(Boolean).join(', ') || '-',
+  ]));
 }
 
 async function source(reg: Registry, id: string): Promise<TraceSource> {
