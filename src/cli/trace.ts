@@ -88,7 +88,7 @@ export async function traceCommand(argv: readonly string[]): Promise<number> {
   const sources = p.flags.has('tasks') ? await treeSources(reg, id) : [await source(reg, id)];
 
   if (p.flags.has('fs')) {
-    if (sources.length > 1) throw new UsageError('--fs tells the story of one process: leave out --tasks');
+    if (p.flags.has('tasks')) throw new UsageError('--fs tells the story of one process: leave out --tasks');
     const story = await fsStory(sources[0]!.log, filter);
     if (format === 'json') process.stdout.write(JSON.stringify(story, null, 2) + '\n');
     else printStory(story);
