@@ -217,7 +217,10 @@ function jsonValue(v: unknown, width: number): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (v instanceof Uint8Array) {
     const n = width > 0 ? Math.min(v.byteLength, width) : v.byteLength;
-    return { bytes: v.byteLength, text: Buffer.from(v.subarray(0, n)).toString('latin1'), ...(n < v.byteLength ? { cut: true } : {}) };
+    let text = '';
+    if (n <= 64) for (let i = 0; i < n; i++) text += String.fromCharCode(v[i]!);
+    else text = Buffer.from(v.buffer, v.byteOffset, n).toString('latin1');
+    return n < v.byteLength ? { bytes: v.byteLength, text, cut: true } : { bytes: v.byteLength, text };
   }
   if (Array.isArray(v)) return v.map((x) => jsonValue(x, width));
   if (v !== null && typeof v === 'object') {
