@@ -25,13 +25,16 @@ when wtm ends). When the main process ends, tasks it left queued or running are 
 
 By default the process is trusted: it sees the host's / and environment, and relative paths
 resolve against the current directory (see docs/sandbox.md for how wasi-libc maps them).
+The environment is recorded with the run, in your private registry; 'wtm export' leaves out
+the values of the variables inherited from the host unless given --with-host-env.
 
 Flags:
   --dir HOST:GUEST[:ro]   mount the host directory HOST at GUEST in the guest's tree
                           (repeatable; :ro makes it read-only). --dir HOST:/ replaces the
                           host's root. HOST may be a .tar or .tar.gz archive: it is mounted
                           read-only, in memory, never unpacked to disk.
-  --env KEY=VALUE         set an environment variable (repeatable)
+  --env NAME=VALUE        set an environment variable (repeatable); --env NAME passes the
+                          host's value of NAME (also with --no-host)
   --no-host               untrusted: see only --dir mounts and --env variables
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
@@ -115,13 +118,27 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.push(`${k}=${v}`);
     env.push(`PWD=${process.cwd()}`);
   }
+  // Names whose values come from the host: withheld from exports unless --with-host-env.
+  const hostEnv = new Set(noHost ? [] : env.map((e) => e.slice(0, e.indexOf('='))));
+  const envFlags: string[] = [];
   for (const e of p.flags.get('env') ?? []) {
     const eq = e.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--env ${e}: expected KEY=VALUE`);
-    const key = e.slice(0, eq + 1);
-    const at = env.findIndex((x) => x.startsWith(key));
+    if (eq === 0 || e === '') throw new UsageError(`--env ${e}: expected NAME=VALUE, or NAME to pass the host's value`);
+    const name = eq < 0 ? e : e.slice(0, eq);
+    let entry = e;
+    if (eq < 0) {
+      // --env NAME: the host's value of that one variable (none if the host has none).
+      const v = process.env[name];
+      if (v === undefined) continue;
+      entry = `${name}=${v}`;
+      hostEnv.add(name);
+    } else {
+      hostEnv.delete(name);
+    }
+    const at = env.findIndex((x) => x.startsWith(`${name}=`));
     if (at >= 0) env.splice(at, 1);
-    env.push(e);
+    env.push(entry);
+    envFlags.push(entry);
   }
   const limits = {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
@@ -140,7 +157,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
   const stopSignals = handleSignals(runtime);
   try {
-    return await runMain(runtime, image, module, p.rest, env, noHost, p.flags.get('env') ?? [], mounts, registry, onTaskEvent, bounds);
+    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, bounds);
   } finally {
     stopSignals();
     if (image) closeMountHandles(image.root);
@@ -184,7 +201,7 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
@@ -194,13 +211,14 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
     // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
     module: image.module, argv0: image.argv0, args: [...image.args, ...rest],
     env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : envFlags), `PWD=${image.workingDir}`],
-    mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
+    hostEnv, mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
   } : {
     ...limits,
     module,
     args: rest,
     argv0: module,
     env,
+    hostEnv,
     mounts,
     hostAccess: !noHost,
     stdin: 'inherit',

@@ -67,6 +67,8 @@ export interface ProcessConfig {
    * its end then stops replay with "the log ends here (WHY)". Absent: the run ended cleanly.
    */
   replayCut?: string;
+  /** Replay: variables whose values an export withheld; environ_get then stops the replay, naming them. */
+  withheldEnv?: string[];
 }
 
 /** What a worker reports when the process has ended. */
@@ -89,6 +91,10 @@ export interface StoredConfig {
   preopens: PreopenConfig[];
   stdin: 'inherit' | 'null' | 'bytes';
   wtmVersion: string;
+  /** Names of the variables inherited from the host (withheld from exports by default). */
+  hostEnv?: string[];
+  /** In an export: the variables whose values were withheld (stored as `NAME=`). */
+  withheldEnv?: string[];
   /** Task limits, when the process was a task. */
   timeoutMs?: number | null;
   memoryLimitBytes?: number | null;

@@ -13,6 +13,11 @@ export interface RunOptions {
   argv0?: string;
   /** Environment variables (`KEY=value` strings or an object). */
   env?: string[] | Record<string, string>;
+  /**
+   * Names of the variables of `env` whose values came from the host's environment (the CLI
+   * passes its own): kept in the stored config, so `export` can withhold their values.
+   */
+  hostEnv?: readonly string[];
   /** Host directories placed in the guest's tree, each also a preopen. */
   mounts?: MountConfig[];
   /**

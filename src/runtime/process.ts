@@ -154,7 +154,7 @@ function replayProcess(module: WebAssembly.Module, config: ProcessConfig, post: 
   const stdout = output(config.stdout, 1, post);
   const stderr = output(config.stderr, 2, post);
   const records = reader.records();
-  const replayer = new Replayer(records, config, {
+  const replayer = new Replayer(records, { args: config.args, env: config.env, withheldEnv: config.withheldEnv }, {
     stdout: (c) => void stdout.pwrite(c, 0, false),
     stderr: (c) => void stderr.pwrite(c, 0, false),
   }, () => config.replayCut ?? (reader.truncated ? 'the run was interrupted' : undefined));

@@ -185,6 +185,7 @@ export class Runtime {
     const recording = new Recording(registry, id, (async () => {
       const moduleDigest = await registry.putModule(bytes);
       const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION, {
+        ...(opts.hostEnv?.length ? { hostEnv: [...opts.hostEnv] } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.memoryLimitBytes !== undefined ? { memoryLimitBytes: opts.memoryLimitBytes } : {}),
       }));
@@ -278,6 +279,7 @@ export class Runtime {
       args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
       ...(cut !== null ? { replayCut: cut } : {}),
+      ...(stored.withheldEnv?.length ? { withheldEnv: stored.withheldEnv } : {}),
     };
     try {
       return { ...(await runInWorker(module, config)).result, processId: id };
