@@ -70,7 +70,7 @@ test('run -T prints one line per recorded call, naming each call, in order, with
   assert.deepEqual(traceLines(plain.stderr), []);
 });
 
-test('replay -T prints the same lines as the live run (times are the recorded ones)', () => {
+test('replay -T and wtm trace print the same lines as the live run (times are the recorded ones)', () => {
   const home = tmp('wtm-live-home-');
   const { r } = runTraced(home, ['--trace']);
   assert.equal(r.status, 0, r.stderr);
@@ -81,6 +81,10 @@ test('replay -T prints the same lines as the live run (times are the recorded on
   assert.deepEqual(traceLines(replay.stderr).map(strip), live.map(strip));
   // Even the times: the replayed lines are the recorded records.
   assert.deepEqual(traceLines(replay.stderr), live);
+  // And `wtm trace ID`, reading the log, prints them too: one formatter for all three.
+  const read = wtmIn(home, ['trace', processId(r.stderr)]);
+  assert.equal(read.status, 0, read.stderr);
+  assert.deepEqual(read.stdout.split('\n').filter((l) => l !== ''), live);
   // And the replayed stderr interleaves as it did.
   assert.deepEqual(replay.stderr.split('\n').filter((l) => l !== ''), [...live.slice(0, 6), 'err line', live[6]]);
 });
