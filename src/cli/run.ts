@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
-import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TreeEvent } from '../runtime/index.js';
+import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
 import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
@@ -51,6 +51,14 @@ Flags:
                           task too (default 1024, as Linux's ulimit -n); past it, MFILE
                           (--max-open-files is the same)
   --no-record             do not record the run (nor its tasks)
+  -T, --trace             print each call of the guest to stderr as it happens, one line
+                          per call in the format of 'wtm trace' (time since start, record
+                          number, call with arguments by name, result or errno name, output,
+                          duration), in order with the guest's own stderr; works with
+                          --no-record. Lines of tasks start with the task's id (8 chars);
+                          the main process's lines have no prefix
+  --trace-width N         bytes of each buffer a trace line shows (default 32; 0: all);
+                          implies -T
 ${registryHelp}
   -h, --help              show this help
 
@@ -102,6 +110,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'max-fds': { value: true },
     timeout: { value: true },
     'max-memory': { value: true },
+    T: { value: false },
+    trace: { value: false },
+    'trace-width': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -143,7 +154,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const limits = {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
-  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory') };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p) };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -201,10 +212,11 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
+    ...(bounds.trace !== undefined ? { trace: bounds.trace } : {}),
   };
   const result = await runtime.run(image ? {
     ...limits,
@@ -264,6 +276,15 @@ export function sizeFlag(p: Parsed, name: string): number | undefined {
   const bytes = m ? Math.floor(Number(m[1]) * unit) : NaN;
   if (!(bytes >= 65536 && bytes <= 2 ** 32)) throw new UsageError(`--${name} ${v}: expected a size from 64K to 4G, e.g. 512M`);
   return bytes;
+}
+
+/** -T/--trace and --trace-width N (which implies it): the live trace asked for, or undefined. */
+export function traceFlag(p: Parsed): TraceOptions | undefined {
+  const w = p.flags.get('trace-width')?.[0];
+  if (w === undefined) return p.flags.has('T') || p.flags.has('trace') ? {} : undefined;
+  const width = Number(w);
+  if (!(Number.isInteger(width) && width >= 0)) throw new UsageError(`--trace-width ${w}: expected a whole number of bytes >= 0 (0: all)`);
+  return { width };
 }
 
 /** A whole number >= 1 given as --NAME N, or undefined. */

@@ -1,6 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import type { ProcessState } from '../registry/process.js';
-import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig } from './config.js';
+import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig, TraceOptions } from './config.js';
 import type { TreeEvent } from './tree.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
@@ -53,6 +53,13 @@ export interface RunOptions {
    * ended leaving tasks that were then cancelled (the CLI prints one line for each).
    */
   onTaskEvent?: (e: TreeEvent) => void;
+  /**
+   * Trace every call live (wtm run -T): one line per call, as `wtm trace` prints it, written
+   * where the guest's stderr goes, in order with it. Tasks the process starts are traced too,
+   * each line prefixed with the task's short id, on the host's stderr (only when this
+   * process's stderr is 'inherit'). Works without recording.
+   */
+  trace?: TraceOptions;
 }
 
 /** What to replay: a recorded process of a registry. */
@@ -62,6 +69,8 @@ export interface ReplayOptions {
   processId: string;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
+  /** Trace every replayed call live (wtm replay -T), as RunOptions.trace. */
+  trace?: TraceOptions;
 }
 
 export interface RunResult {
