@@ -91,6 +91,6 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown image command '${verb}' (import, ls, rm)`);
+      throw new UsageError(`unknown image command '${verb}' (import, pull, ls, rm)`);
   }
 }
