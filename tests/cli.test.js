@@ -152,3 +152,23 @@ test('messages a new user meets: version, a module without run, one prefix, the 
   assertOneLineError(run(['image', 'frob']), 2, /\(import, pull, ls, rm\)/);
   assert.match(run(['--help']).stdout, /image import\|pull\|ls\|rm/);
 });
+
+test('get processes ID shows that process; -q prints ids; export to a directory is refused, export - writes stdout', () => {
+  const a = run(['run', path.join(root, 'examples/hello.wasm'), 'one']);
+  const b = run(['run', path.join(root, 'examples/hello.wasm'), 'two']);
+  const [ida, idb] = [a, b].map((r) => /wtm: process (\S+)/.exec(r.stderr)[1]);
+  const one = JSON.parse(run(['get', 'processes', ida.slice(0, 13), '-o', 'json']).stdout);
+  assert.deepEqual(one.map((r) => r.id), [ida]);
+  const quiet = run(['get', 'processes', '-q']).stdout.trim().split('\n');
+  assert.ok(quiet.includes(ida) && quiet.includes(idb));
+  assert.ok(quiet.every((l) => /^[0-9a-f-]{36}$/.test(l)));
+  assertOneLineError(run(['get', 'modules', ida]), 2, /IDs are taken by 'get processes' only/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-export-dir-'));
+  assertOneLineError(run(['export', ida, dir]), 1, /is a directory: give the file to write/);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
+  const file = path.join(dir, 'a.wtm');
+  assert.equal(run(['export', ida, file]).status, 0);
+  const piped = spawnSync(process.execPath, [wtm, 'export', ida, '-'], { env: { ...process.env, WTM_HOME: home } });
+  assert.equal(piped.status, 0, String(piped.stderr));
+  assert.deepEqual(piped.stdout, fs.readFileSync(file));
+});
