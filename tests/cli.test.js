@@ -172,3 +172,10 @@ test('get processes ID shows that process; -q prints ids; export to a directory 
   assert.equal(piped.status, 0, String(piped.stderr));
   assert.deepEqual(piped.stdout, fs.readFileSync(file));
 });
+
+test('did you mean: a mistyped command or flag names the nearest one', () => {
+  assertOneLineError(run(['rnu', 'x.wasm']), 2, /unknown command 'rnu' \(did you mean 'wtm run'\?\)/);
+  assertOneLineError(run(['run', '--dri', '/tmp:/x', 'x.wasm']), 2, /unknown flag --dri \(did you mean --dir\?\)/);
+  assertOneLineError(run(['get', 'processes', '--outptu', 'json']), 2, /did you mean --output\?/);
+  assertOneLineError(run(['xyzzy']), 2, /unknown command 'xyzzy' \(try 'wtm --help'\)/);
+});

@@ -34,7 +34,10 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
       const eq = a.indexOf('=');
       const name = (eq >= 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
       const spec = specs[name];
-      if (spec === undefined) throw new UsageError(`unknown flag ${a}`);
+      if (spec === undefined) {
+        const near = closest(name, Object.keys(specs));
+        throw new UsageError(`unknown flag ${eq >= 0 ? a.slice(0, eq) : a}${near ? ` (did you mean ${near.length === 1 ? '-' : '--'}${near}?)` : ''}`);
+      }
       let value = '';
       if (spec.value) {
         if (eq >= 0) value = a.slice(eq + 1);
@@ -69,4 +72,34 @@ const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60
 export function durationMs(v: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
   return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? '']!) : null;
+}
+
+/** Edit distance (insert, delete, substitute, swap of neighbours), for did-you-mean. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidate nearest to `word` (at most 2 edits, or a prefix), if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    if (c.length < 2 && word.length > 2) continue;
+    const dist = c.startsWith(word) && word.length >= 3 ? 0.5 : distance(word, c);
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
+  }
+  return bestD <= Math.min(2, Math.max(1, Math.floor(word.length / 3))) ? best : undefined;
 }

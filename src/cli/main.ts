@@ -1,5 +1,5 @@
 import { UserError, WTM_VERSION } from '../runtime/index.js';
-import { UsageError } from './args.js';
+import { closest, UsageError } from './args.js';
 import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
@@ -66,7 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name.endsWith('.wasm') && commands[name] === undefined) return main(['run', ...argv]);
   const cmd = commands[name];
   if (cmd === undefined) {
-    process.stderr.write(`wtm: unknown command '${name}' (try 'wtm --help')\n`);
+    const near = closest(name, Object.keys(commands));
+    process.stderr.write(`wtm: unknown command '${name}'${near ? ` (did you mean 'wtm ${near}'?)` : ` (try 'wtm --help')`}\n`);
     return 2;
   }
   try {
