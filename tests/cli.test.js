@@ -179,3 +179,18 @@ test('did you mean: a mistyped command or flag names the nearest one', () => {
   assertOneLineError(run(['get', 'processes', '--outptu', 'json']), 2, /did you mean --output\?/);
   assertOneLineError(run(['xyzzy']), 2, /unknown command 'xyzzy' \(try 'wtm --help'\)/);
 });
+
+test('completion scripts: valid bash, every command, each command\'s flags from its help', () => {
+  const bash = run(['completion', 'bash']);
+  assert.equal(bash.status, 0, bash.stderr);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-compl-')), 'wtm.bash');
+  fs.writeFileSync(file, bash.stdout);
+  assert.equal(spawnSync('bash', ['-n', file]).status, 0, 'bash accepts the script');
+  const complete = (...words) => spawnSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _wtm; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(complete('wtm', 'tra'), 'trace');
+  assert.equal(complete('wtm', 'run', '--tr'), '--trace --trace-width');
+  assert.equal(complete('wtm', 'trace', '--t'), '--to --tasks');
+  assert.equal(complete('wtm', 'image', 'p'), 'pull');
+  assert.match(run(['completion', 'zsh']).stdout, /bashcompinit/);
+  assertOneLineError(run(['completion', 'fish']), 2, /bash or zsh \(not fish\)/);
+});

@@ -1,5 +1,6 @@
 import { UserError, WTM_VERSION } from '../runtime/index.js';
 import { closest, UsageError } from './args.js';
+import { completionCommand, completionHelp } from './completion.js';
 import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
@@ -31,6 +32,7 @@ Commands:
   image import|pull|ls|rm
                          manage OCI images (layouts, OCI archives, docker save archives, registries)
   version                print wtm's version (also --version)
+  completion bash|zsh    print a shell completion script
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
 
@@ -48,6 +50,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   rm: { run: rmCommand, help: rmHelp },
   gc: { run: gcCommand, help: gcHelp },
   image: { run: imageCommand, help: imageHelp },
+  completion: { run: async (argv) => completionCommand(argv, Object.fromEntries(Object.entries(commands).map(([n, c]) => [n, c.help]))), help: completionHelp },
 };
 
 /** The CLI: returns the process exit code; bad input gives one line on stderr, never a stack. */
