@@ -194,3 +194,16 @@ test('completion scripts: valid bash, every command, each command\'s flags from 
   assert.match(run(['completion', 'zsh']).stdout, /bashcompinit/);
   assertOneLineError(run(['completion', 'fish']), 2, /bash or zsh \(not fish\)/);
 });
+
+test('flags as util.parseArgs reads them: global flags before the command, grouped short flags, a closed pipe is quiet', () => {
+  const reg = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-global-'));
+  const r = run(['--registry', reg, 'run', path.join(root, 'examples/hello.wasm')]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  assert.deepEqual(JSON.parse(run(['-o', 'json', `--registry=${reg}`, 'get', 'processes']).stdout).map((p) => p.id), [id]);
+  assert.equal(run(['get', 'processes', '--registry', reg, '-qo', 'json']).stdout, `${id}\n`);
+  assertOneLineError(run(['--registry']), 2, /--registry needs a command after it/);
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${wtm}" get processes -o json --registry "${reg}" | head -c 1`], { encoding: 'utf8' });
+  assert.equal(piped.stdout, '[');
+  assert.equal(piped.stderr, '');
+});
