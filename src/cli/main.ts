@@ -84,7 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // `wtm hello.wasm ARGS`: run a module without saying run, as wasmtime does.
-  if (name.endsWith('.wasm') && commands[name] === undefined) return main(['run', ...argv]);
+  if ((name.endsWith('.wasm') || name.endsWith('.wat')) && commands[name] === undefined) return main(['run', ...argv]);
   const cmd = commands[name];
   if (cmd === undefined) {
     const near = closest(name, Object.keys(commands));
