@@ -228,3 +228,16 @@ test('--argv0 names the guest\'s argv[0]', () => {
   const id = /wtm: process (\S+)/.exec(r.stderr)[1];
   assert.deepEqual(JSON.parse(run(['trace', id, '--call', 'args_get', '-o', 'json']).stdout).result, ['myprog', 'x']);
 });
+
+test('image pull of a plain-HTTP registry without --insecure says so, one line', async () => {
+  const http = await import('node:http');
+  const { execFile } = await import('node:child_process');
+  const server = http.createServer((_q, r) => r.end('{}')).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const r = await new Promise((resolve) => execFile(process.execPath, [wtm, 'image', 'pull', `127.0.0.1:${server.address().port}/app:1`], { env: { ...process.env, WTM_HOME: home } }, (err, stdout, stderr) => resolve({ status: err ? err.code : 0, stdout, stderr })));
+    assertOneLineError(r, 1, /speaks plain HTTP, not HTTPS: pull it with --insecure/);
+  } finally {
+    server.close();
+  }
+});
