@@ -72,7 +72,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return main([argv[i]!, ...globals, ...argv.slice(i + 1)]);
   }
-  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
@@ -114,13 +113,3 @@ function withoutPrefix(message: string, command: string): string {
   return message.startsWith(`wtm ${command} `) ? message.slice(`wtm ${command} `.length) : message;
 }
 
-let pipeWatched = false;
-/** `wtm get processes | head`: a reader that stops early ends the output, not with a stack trace. */
-function quietOnClosedPipe(): void {
-  if (pipeWatched) return;
-  pipeWatched = true;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
-}
