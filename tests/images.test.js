@@ -19,7 +19,7 @@ const sha = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex
 const text = (b) => Buffer.from(b).toString('utf8');
 
 
-async function makeImage(dir) {
+async function makeImage(dir, imageConfig = { Entrypoint: ['/app/edit.wasm'], Env: ['FROM_IMAGE=1'], WorkingDir: '/etc' }, name = 'layered:1') {
   const blobs = path.join(dir, 'blobs', 'sha256');
   fs.mkdirSync(blobs, { recursive: true });
   const put = (b) => {
@@ -28,17 +28,18 @@ async function makeImage(dir) {
   };
   const layers = [
     [{ name: 'app/edit.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/edit.wasm')) },
-      { name: 'app/fileops.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/fileops.wasm')) }, { name: 'etc/a.txt', data: 'a1' },
+      { name: 'app/fileops.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/fileops.wasm')) },
+      { name: 'app/cat_lines.wasm', data: fs.readFileSync(path.join(root, 'tests/guests/cat_lines.wasm')) }, { name: 'etc/a.txt', data: 'a1' },
       { name: 'etc/b.txt', data: 'b1' }, { name: 'opq/x.txt', data: 'x1' }, { name: 'gone.txt', data: 'g1' }],
     [{ name: 'etc/a.txt', data: 'a2' }, { name: '.wh.gone.txt' }, { name: 'opq/.wh..wh..opq' }, { name: 'opq/y.txt', data: 'y2' }],
     [{ name: 'etc/b.txt', data: 'b3' }, { name: 'etc/c.txt', data: 'c3' }],
   ];
   const descs = [];
   for (const l of layers) descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(zlib.gzipSync(await tarOf(l))) });
-  const config = put(Buffer.from(JSON.stringify({ os: 'wasip1', architecture: 'wasm', config: { Entrypoint: ['/app/edit.wasm'], Env: ['FROM_IMAGE=1'], WorkingDir: '/etc' } })));
+  const config = put(Buffer.from(JSON.stringify({ os: 'wasip1', architecture: 'wasm', config: imageConfig })));
   const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs })));
   fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'layered:1' } }] }));
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': name } }] }));
 }
 
 test('wtm run IMAGE: layers merged with whiteouts and an opaque dir, writes copied up, layers unchanged', async () => {
@@ -113,4 +114,35 @@ test('delete, rename and link of lower files: whiteouts and copies in the proces
     await rt.close();
   }
   assert.equal(treeDigest(path.join(home, 'layers')), layersBefore);
+});
+
+test('wtm run IMAGE behaves as for a module and as Docker: arguments replace Cmd, Entrypoint stays; stdin, the id line, describe names the image, rm frees its root', async () => {
+  const home = tmp('home');
+  const env = { ...process.env, WTM_HOME: home };
+  const cli = (args, input = '') => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', env, input });
+  // Cmd only: the arguments replace it whole (their first names the .wasm), as docker run does.
+  const cmdOnly = tmp('layout-cmd');
+  await makeImage(cmdOnly, { Cmd: ['/app/fileops.wasm', 'cat', '/etc/a.txt'] }, 'cmd:1');
+  // Entrypoint and Cmd: the arguments replace Cmd only.
+  const both = tmp('layout-both');
+  await makeImage(both, { Entrypoint: ['/app/fileops.wasm'], Cmd: ['cat', '/etc/a.txt'] }, 'both:1');
+  const stdin = tmp('layout-stdin');
+  await makeImage(stdin, { Entrypoint: ['/app/cat_lines.wasm'] }, 'stdin:1');
+  for (const d of [cmdOnly, both, stdin]) assert.equal(cli(['image', 'import', d]).status, 0);
+
+  assert.equal(cli(['run', 'cmd:1']).stdout, 'cat /etc/a.txt: a2\n');
+  assert.equal(cli(['run', 'cmd:1', '/app/fileops.wasm', 'cat', '/etc/c.txt']).stdout, 'cat /etc/c.txt: c3\n');
+  assert.equal(cli(['run', 'both:1']).stdout, 'cat /etc/a.txt: a2\n');
+  const replaced = cli(['run', 'both:1', 'cat', '/etc/b.txt']);
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.equal(replaced.stdout, 'cat /etc/b.txt: b3\n', 'Cmd replaced, not appended to');
+
+  const piped = cli(['run', 'stdin:1'], 'one\ntwo\n');
+  assert.equal(piped.stdout, 'reading\ngot one\ngot two\n', 'piped stdin reaches the image\'s guest');
+  const id = /^wtm: process ([0-9a-f-]{36})$/m.exec(piped.stderr)?.[1];
+  assert.ok(id, `the process line: ${piped.stderr}`);
+  assert.match(cli(['describe', id]).stdout, /^Image: {5}stdin:1@sha256:[0-9a-f]{64}$/m);
+  assert.ok(fs.existsSync(path.join(home, 'roots', id)), 'the run\'s root is named by its id');
+  assert.equal(cli(['rm', id]).status, 0);
+  assert.ok(!fs.existsSync(path.join(home, 'roots', id)), 'rm removes the run\'s root with its record');
 });

@@ -128,6 +128,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     ...(children.length ? [`Children:  ${children.map((c) => `${c.id} (${taskState(c)})`).join('\n           ')}`] : []),
     `State:     ${rec.state}${rec.signal ? ` by ${rec.signal}` : ''}${rec.exitCode === undefined ? '' : ` (exit code ${rec.exitCode})`}`,
     `Command:   ${rec.argv.join(' ')}`,
+    ...(typeof config?.image === 'string' ? [`Image:     ${config.image}`] : []),
     `Module:    sha256:${rec.moduleDigest}`,
     `Started:   ${rec.startTime}`,
     `Ended:     ${rec.endTime ?? '-'}${rec.endTime ? ` (${formatDuration(Date.parse(rec.endTime) - Date.parse(rec.startTime))})` : ''}`,

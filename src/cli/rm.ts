@@ -57,9 +57,12 @@ export async function rmCommand(argv: readonly string[]): Promise<number> {
   }
   const registryDir = p.flags.get('registry')?.[0];
   const tasksDir = registryDir ? path.join(path.resolve(registryDir), 'tasks') : defaultTasksDir();
+  const rootsDir = path.join(path.dirname(tasksDir), 'roots');
   for (const id of order) {
     await reg.deleteProcess(id);
     if (!p.flags.has('keep-dir') && fs.existsSync(path.join(tasksDir, id))) removeTaskRoot(tasksDir, id);
+    // The writable root of an image run (`wtm run IMAGE`), named by the process's id.
+    if (!p.flags.has('keep-dir') && fs.existsSync(path.join(rootsDir, id))) removeTaskRoot(rootsDir, id);
     process.stdout.write(id + '\n');
   }
   return 0;

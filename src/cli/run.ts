@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
@@ -169,15 +170,19 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
   // MODULE that is not a file but names an image of the registry: run the image.
   let image: ImageRun | null = null;
+  let imageRunId: string | undefined;
   if (looksLikeImage(module) && registryOrNull) {
-    image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'));
+    // As Docker: the arguments replace the image's Cmd; its Entrypoint stays.
+    // Its writable root is named by the process's id, so 'wtm rm ID' finds it.
+    imageRunId = randomUUID();
+    image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'), imageRunId, undefined, p.rest);
   }
   // Tasks get their directories in the registry's directory (a temporary one without --no-record).
   const runtime = new Runtime({ registry, ...limits });
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
   const stopSignals = handleSignals(runtime);
   try {
-    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, bounds);
+    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, { ...bounds, processId: imageRunId });
   } finally {
     stopSignals();
     if (image) closeMountHandles(image.root);
@@ -221,7 +226,7 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
@@ -230,9 +235,13 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
   const result = await runtime.run(image ? {
     ...limits,
     // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
-    module: image.module, argv0: image.argv0, args: [...image.args, ...rest],
+    module: image.module, argv0: image.argv0, args: image.args,
     env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : envFlags), `PWD=${image.workingDir}`],
     hostEnv, mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
+    // Like a module: stdin, stdout and stderr are the terminal's (or the pipes'), and the id is said.
+    stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', registry, image: `${image.name}@${image.digest}`,
+    ...(bounds.processId !== undefined ? { processId: bounds.processId } : {}),
+    onStart: (id) => process.stderr.write(`wtm: process ${id}\n`),
   } : {
     ...limits,
     module,

@@ -14,6 +14,8 @@ import { ImageError, MEDIA } from './layout.js';
 /** What running an image needs: its module, argv, environment, root mount and working directory. */
 export interface ImageRun {
   name: string;
+  /** The image's manifest digest (`sha256:…`). */
+  digest: string;
   module: Uint8Array;
   argv0: string;
   args: string[];
@@ -55,7 +57,7 @@ export function closeImageRoot(root: ImageRoot): void {
  * point: a wasm artifact layer, or the `.wasm` that Entrypoint/Cmd names inside the image's
  * tree (read through the same sandbox rules).
  */
-export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, roots: string | DirHandle, id: string = randomUUID(), entrypoint?: string): Promise<ImageRun> {
+export async function prepareImageRun(registry: Registry, ref: string, layersDir: string, roots: string | DirHandle, id: string = randomUUID(), entrypoint?: string, args?: readonly string[]): Promise<ImageRun> {
   const image = await findImage(registry, ref);
   const layers: string[] = [];
   let wasmLayer: Uint8Array | null = null;
@@ -78,7 +80,7 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
     root.handle = freshDir(roots, id);
     root.host = root.handle.path;
     for (const l of layers) root.layerHandles!.push(openDirHandle(l));
-    return finishImageRun(image, root, wasmLayer, entrypoint);
+    return finishImageRun(image, root, wasmLayer, entrypoint, args);
   } catch (e) {
     closeImageRoot(root);
     throw e;
@@ -97,10 +99,18 @@ function freshDir(roots: string | DirHandle, id: string): DirHandle {
   }
 }
 
-function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: ImageRoot, wasmLayer: Uint8Array | null, entrypoint: string | undefined): ImageRun {
+/**
+ * The argv of a run, as Docker builds it: the Entrypoint, then the arguments given (which
+ * replace Cmd) or else Cmd; with no Entrypoint, the first argument names the .wasm to run. An explicit entry point (a .wasm path in the image) replaces
+ * Entrypoint and Cmd. The module is the wasm layer, or the .wasm that argv[0] names.
+ */
+function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: ImageRoot, wasmLayer: Uint8Array | null, entrypoint: string | undefined, given?: readonly string[]): ImageRun {
   const c = image.config.config ?? {};
-  // An explicit entry point (a .wasm path in the image) replaces Entrypoint and Cmd.
-  const argv = entrypoint ? [entrypoint] : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  const ep = entrypoint ? [entrypoint] : c.Entrypoint ?? [];
+  const argv = [...ep, ...(given?.length ? given : entrypoint ? [] : c.Cmd ?? [])];
+  // A wasm artifact layer is the program itself: without an Entrypoint, argv[0] is the image's
+  // name and everything else is its arguments.
+  if (!entrypoint && wasmLayer !== null && ep.length === 0) argv.unshift(image.name);
   const workingDir = c.WorkingDir && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/';
   let module = entrypoint ? null : wasmLayer;
   if (module === null) {
@@ -113,7 +123,7 @@ function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: Imag
     }
   }
   return {
-    name: image.name, module, argv0: argv[0] ?? image.name, args: argv.slice(1), env: c.Env ?? [],
+    name: image.name, digest: image.manifestDigest, module, argv0: argv[0] ?? image.name, args: argv.slice(1), env: c.Env ?? [],
     root, workingDir,
     preopens: imagePreopens(root, workingDir),
   };

@@ -114,6 +114,8 @@ export interface StoredConfig {
   preopens: PreopenConfig[];
   stdin: 'inherit' | 'null' | 'bytes';
   wtmVersion: string;
+  /** The image the module came from (`name@sha256:…`). */
+  image?: string;
   /** Names of the variables inherited from the host (withheld from exports by default). */
   hostEnv?: string[];
   /** In an export: the variables whose values were withheld (stored as `NAME=`). */

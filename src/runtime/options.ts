@@ -18,6 +18,10 @@ export interface RunOptions {
    * passes its own): kept in the stored config, so `export` can withhold their values.
    */
   hostEnv?: readonly string[];
+  /** The recorded process's id (a UUID v4; default: a new one), e.g. to name what belongs to it first. */
+  processId?: string;
+  /** The image the module came from (`name@sha256:…`), kept in the stored config for describe. */
+  image?: string;
   /** Host directories placed in the guest's tree, each also a preopen. */
   mounts?: MountConfig[];
   /**

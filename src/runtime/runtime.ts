@@ -197,12 +197,14 @@ export class Runtime {
       return result;
     }
     config.record = true;
-    const id = randomUUID();
+    if (opts.processId !== undefined && !UUID_V4.test(opts.processId)) throw new UserError(`processId must be a UUID v4 (got ${opts.processId})`);
+    const id = opts.processId ?? randomUUID();
     config.processId = id;
     const recording = new Recording(registry, id, (async () => {
       const moduleDigest = await registry.putModule(bytes);
       const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION, {
         ...(opts.hostEnv?.length ? { hostEnv: [...opts.hostEnv] } : {}),
+        ...(opts.image !== undefined ? { image: opts.image } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.memoryLimitBytes !== undefined ? { memoryLimitBytes: opts.memoryLimitBytes } : {}),
       }));
@@ -306,6 +308,8 @@ export class Runtime {
     }
   }
 }
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** What went wrong reading a file, as a user reads it. */
 function readError(e: unknown): string {
