@@ -233,5 +233,4 @@ test('FdTracker: append, renumber, flags, rights, unknown fds', () => {
   assert.equal(t.get(8).path, '<fd 9>/f');
   assert.equal(joinGuest('/', 'a/./b/'), '/a/b');
   assert.equal(joinGuest('/data', '../../x'), '/x');
-  assert.equal(joinGuest('.', 'x/..'), '.');
 });

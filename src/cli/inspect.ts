@@ -113,7 +113,13 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     const mounts = config.mounts as { host: string; guest: string; readonly?: boolean }[];
     const names = envNames(config.env as string[]);
     // Names only: the values (tokens too) are stored in the registry, never shown here.
-    lines.push(`Env:       ${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? ' (values stored in the registry, not shown)' : ''}`);
+    const fromHost = Array.isArray(config.hostEnv) ? (config.hostEnv as string[]).filter((n) => names.includes(n)).length : 0;
+    const withheldEnv = Array.isArray(config.withheldEnv) ? (config.withheldEnv as string[]) : [];
+    lines.push(`Env:       ${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? ' (values stored in the registry, not shown)' : ''}${fromHost ? `, ${fromHost} inherited from the host` : ''}`);
+    if (withheldEnv.length) {
+      lines.push(`           values withheld by the export (${withheldEnv.length}):`);
+      for (let i = 0; i < withheldEnv.length; i += 8) lines.push(`             ${withheldEnv.slice(i, i + 8).join(' ')}`);
+    }
     for (let i = 0; i < names.length; i += 8) lines.push(`           ${names.slice(i, i + 8).join(' ')}`);
     lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
   }
@@ -167,16 +173,23 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-export const exportHelp = `Usage: wtm export ID FILE
+export const exportHelp = `Usage: wtm export [--with-host-env] ID FILE
 
 Writes one self-contained file holding a recorded process: its record, config, module and
 log. 'wtm import FILE' on another machine makes it replayable there.
 
+The values of the environment variables the run inherited from the host (a token in your
+shell, say) are left out (NAME= in the config and in the log's environ_get records): the file
+goes to someone else. A replay of such a file stops at environ_get, naming the variables
+withheld. Variables given with --env NAME=VALUE are kept. What the guest itself wrote (its
+output, files) is exported as written.
+
 Flags:
+  --with-host-env         keep the values inherited from the host too
 ${registryHelp}`;
 
 export async function exportCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, common);
+  const p = parseFlags(argv, { ...common, 'with-host-env': { value: false } });
   if (p.flags.has('help') || p.flags.has('h')) return help(exportHelp);
   if (p.positionals.length !== 2) throw new UsageError('wtm export needs a process ID and a FILE');
   const reg = await openRegistry(p);
@@ -192,8 +205,9 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   } catch (e) {
     throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  const withheld: string[] = [];
   try {
-    for await (const chunk of reg.exportStream(id)) {
+    for await (const chunk of reg.exportStream(id, { withHostEnv: p.flags.has('with-host-env'), withheld })) {
       for (let off = 0; off < chunk.byteLength;) off += fs.writeSync(fd, chunk, off);
       bytes += chunk.byteLength;
     }
@@ -209,6 +223,10 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw e;
   }
   process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes)})\n`);
+  if (withheld.length) {
+    const shown = withheld.length > 6 ? `${withheld.slice(0, 6).join(', ')} and ${withheld.length - 6} more` : withheld.join(', ');
+    process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host (${shown}); --with-host-env keeps them\n`);
+  }
   return 0;
 }
 

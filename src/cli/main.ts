@@ -10,6 +10,7 @@ import { profileCommand, profileHelp } from './profile.js';
 import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
+import { traceCommand, traceHelp } from './trace.js';
 
 const mainHelp = `wtm: the WebAssembly time machine
 
@@ -23,6 +24,7 @@ Commands:
                          list what the registry holds
   describe ID            show a recorded process: config, timings, calls, log size
   logs ID                print a recorded process's stdout and stderr
+  trace ID               print every call a recorded process made, decoded (strace-like)
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories); -r with their tasks
@@ -40,6 +42,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   get: { run: getCommand, help: getHelp },
   describe: { run: describeCommand, help: describeHelp },
   logs: { run: logsCommand, help: logsHelp },
+  trace: { run: traceCommand, help: traceHelp },
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
   rm: { run: rmCommand, help: rmHelp },

@@ -1,6 +1,7 @@
 import { Runtime } from '../runtime/index.js';
 import { parseFlags, UsageError } from './args.js';
 import { parseFormat } from './output.js';
+import { traceFlag } from './run.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { readPoint, reportPoint, type TimeTravel } from './timetravel.js';
 
@@ -18,6 +19,12 @@ state: its linear memory size, its open fds (guest path, offset, how each was op
 from the log) and its last calls; --dump-memory writes its linear memory to a file.
 
 Flags:
+  -T, --trace             print each replayed call to stderr as it is replayed, one line per
+                          call in the format of 'wtm trace', in order with the replayed
+                          stderr: the same lines as 'wtm run -T' printed (times and
+                          durations are those recorded)
+  --trace-width N         bytes of each buffer a trace line shows (default 32; 0: all);
+                          implies -T
   --until N               stop after record N has been replayed
   --inspect               with --until: show memory size, open fds and the last calls
   --last K                with --inspect: how many calls to show (default 10)
@@ -34,7 +41,7 @@ function whole(v: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
 
 export async function replayCommand(argv: readonly string[]): Promise<number> {
   const p = parseFlags(argv, {
-    ...registryFlag, help: { value: false }, h: { value: false },
+    ...registryFlag, T: { value: false }, trace: { value: false }, 'trace-width': { value: true }, help: { value: false }, h: { value: false },
     until: { value: true }, inspect: { value: false }, last: { value: true }, 'dump-memory': { value: true },
     o: { value: true }, output: { value: true },
   });
@@ -61,8 +68,9 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
   }
   if (p.positionals.length !== 1) throw new UsageError('wtm replay needs one process ID');
   const registry = await openRegistry(p);
+  const trace = traceFlag(p);
   if (!travel) {
-    const result = await new Runtime().replay({ registry, processId: p.positionals[0]! });
+    const result = await new Runtime().replay({ registry, processId: p.positionals[0]!, ...(trace ? { trace } : {}) });
     if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
     if (result.trap) process.stderr.write(`wtm: replayed trap: ${result.trap}\n`);
     return result.exitCode;
@@ -71,7 +79,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
   const point = await readPoint(registry, id, travel);
   const quiet = travel.inspect && travel.format === 'json';
   const result = await new Runtime().replay({
-    registry, processId: id, until: travel.until, memory: travel.dumpMemory !== undefined,
+    registry, processId: id, until: travel.until, memory: travel.dumpMemory !== undefined, ...(trace ? { trace } : {}),
     ...(quiet ? { stdout: 'null' as const, stderr: 'null' as const } : {}),
   });
   if (result.error) {

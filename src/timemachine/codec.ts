@@ -251,12 +251,16 @@ export class RecordWriter {
 /** Reads what RecordWriter wrote. Every read past the end throws LogFormatError. */
 export class RecordReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** Made on the first u64/f64: most records have none, and a reader is made per record. */
+  private dataView: DataView | null = null;
   private pos = 0;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   get offset(): number {

@@ -18,7 +18,7 @@ import type { DecodedCall } from './describe.js';
 export interface TraceFormat {
   /** Bytes of a buffer shown before it is cut (`…`); 0: no limit. Default 32. */
   width?: number;
-  /** Show every right by name instead of naming the usual sets (ALL, FILE, DIR, STDIO). */
+  /** Show every right by name instead of short forms (ALL, FILE, DIR, STDIO, ALL&~(…), hex). */
   allRights?: boolean;
 }
 
@@ -26,12 +26,19 @@ const DEFAULT_WIDTH = 32;
 
 type Names = Readonly<Record<string, number>>;
 
+const entryCache = new WeakMap<Names, [string, number][]>();
+function entries(names: Names): [string, number][] {
+  let e = entryCache.get(names);
+  if (e === undefined) entryCache.set(names, (e = Object.entries(names)));
+  return e;
+}
+
 /** `CREAT|TRUNC`, `0`, or `CREAT|0x40` for bits without a name. */
 export function flagNames(names: Names, v: number): string {
   if (v === 0) return '0';
   const parts: string[] = [];
   let left = v;
-  for (const [k, bit] of Object.entries(names)) {
+  for (const [k, bit] of entries(names)) {
     if (bit !== 0 && (v & bit) === bit) {
       parts.push(k);
       left &= ~bit;
@@ -43,18 +50,27 @@ export function flagNames(names: Names, v: number): string {
 
 /** `MONOTONIC`, or the number when it has no name. */
 export function enumName(names: Names, v: number): string {
-  for (const [k, n] of Object.entries(names)) if (n === v) return k;
+  for (const [k, n] of entries(names)) if (n === v) return k;
   return String(v);
 }
 
+function bitCount(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+/** Rights, short: `ALL`, `FILE`, `FD_READ|FD_SEEK`, `ALL&~(SOCK_SHUTDOWN|SOCK_ACCEPT)`, or hex. */
 function rightsName(v: number, all: boolean): string {
-  if (!all) {
-    if (v === ALL_RIGHTS) return 'ALL';
-    if (v === FILE_RIGHTS) return 'FILE';
-    if (v === DIR_RIGHTS) return 'DIR';
-    if (v === STDIO_RIGHTS) return 'STDIO';
-  }
-  return flagNames(Rights, v);
+  if (all) return flagNames(Rights, v);
+  if (v === ALL_RIGHTS) return 'ALL';
+  if (v === FILE_RIGHTS) return 'FILE';
+  if (v === DIR_RIGHTS) return 'DIR';
+  if (v === STDIO_RIGHTS) return 'STDIO';
+  if (bitCount(v) <= 6 || (v & ~ALL_RIGHTS) !== 0) return flagNames(Rights, v);
+  const missing = ALL_RIGHTS & ~v;
+  if (bitCount(missing) <= 6) return `ALL&~(${flagNames(Rights, missing)})`;
+  return `0x${(v >>> 0).toString(16)}`;
 }
 
 /** Bytes as a quoted string with C escapes, cut at `width` bytes. */
@@ -187,12 +203,13 @@ function stamp(ns: number): string {
 
 /**
  * One trace line: time since the process started, record number, the call with its arguments,
- * its outcome and its duration. `process` (a process id) prefixes the line when given.
+ * its outcome and its duration. `process` (a process id) prefixes the line when given; `atNs`
+ * replaces the time (a process tree's lines are timed from the first process's start).
  */
-export function formatTraceLine(rec: DecodedCall, index: number, o: TraceFormat & { process?: string } = {}): string {
+export function formatTraceLine(rec: DecodedCall, index: number, o: TraceFormat & { process?: string; atNs?: number } = {}): string {
   const who = o.process !== undefined ? `${o.process} ` : '';
   const outcome = formatOutcome(rec, o);
-  return `${who}${stamp(rec.start)}  #${index} ${rec.call.wasi}(${formatArgs(rec, o)})${outcome ? ' ' + outcome : ''}  <${formatNs(rec.duration)}>`;
+  return `${who}${stamp(o.atNs ?? rec.start)}  #${index} ${rec.call.wasi}(${formatArgs(rec, o)})${outcome ? ' ' + outcome : ''}  <${formatNs(rec.duration)}>`;
 }
 
 /** JSON-safe values: bigints as numbers when exact (else strings), bytes as escaped text. */
@@ -200,7 +217,10 @@ function jsonValue(v: unknown, width: number): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (v instanceof Uint8Array) {
     const n = width > 0 ? Math.min(v.byteLength, width) : v.byteLength;
-    return { bytes: v.byteLength, text: Buffer.from(v.subarray(0, n)).toString('latin1'), ...(n < v.byteLength ? { cut: true } : {}) };
+    let text = '';
+    if (n <= 64) for (let i = 0; i < n; i++) text += String.fromCharCode(v[i]!);
+    else text = Buffer.from(v.buffer, v.byteOffset, n).toString('latin1');
+    return n < v.byteLength ? { bytes: v.byteLength, text, cut: true } : { bytes: v.byteLength, text };
   }
   if (Array.isArray(v)) return v.map((x) => jsonValue(x, width));
   if (v !== null && typeof v === 'object') {

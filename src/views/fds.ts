@@ -1,6 +1,6 @@
-import path from 'node:path';
 import type { DecodedCall } from '../timemachine/describe.js';
 import { traceJson } from '../timemachine/trace-format.js';
+import { joinGuest } from './trace.js';
 
 /** WASI bits the tracker acts on (wasi_snapshot_preview1: oflags DIRECTORY, fdflags APPEND). */
 const OFLAG_DIRECTORY = 2;
@@ -165,11 +165,4 @@ function access(rights: number): 'r' | 'w' | 'rw' | '-' {
   const r = (rights & RIGHT_FD_READ) !== 0;
   const w = (rights & RIGHT_FD_WRITE) !== 0;
   return r && w ? 'rw' : r ? 'r' : w ? 'w' : '-';
-}
-
-/** `dir` joined with a guest path argument, normalised lexically (no trailing slash). */
-export function joinGuest(dir: string, rel: string): string {
-  const joined = rel.startsWith('/') ? rel : `${dir}/${rel}`;
-  const n = path.posix.normalize(joined);
-  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
