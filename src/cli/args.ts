@@ -39,9 +39,9 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
       if (spec.value) {
         if (eq >= 0) value = a.slice(eq + 1);
         else if (i + 1 < argv.length) value = argv[++i]!;
-        else throw new UsageError(`flag --${name} needs a value`);
+        else throw new UsageError(`${eq >= 0 ? a.slice(0, eq) : a} needs a value`);
       } else if (eq >= 0) {
-        throw new UsageError(`flag --${name} takes no value`);
+        throw new UsageError(`${a.slice(0, eq)} takes no value`);
       }
       const list = flags.get(name) ?? [];
       if (list.length > 0 && !spec.repeat) throw new UsageError(`flag --${name} given twice`);

@@ -1,4 +1,4 @@
-import { UserError } from '../runtime/index.js';
+import { UserError, WTM_VERSION } from '../runtime/index.js';
 import { UsageError } from './args.js';
 import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
@@ -15,6 +15,7 @@ import { traceCommand, traceHelp } from './trace.js';
 const mainHelp = `wtm: the WebAssembly time machine
 
 Usage: wtm COMMAND [flags]
+       wtm MODULE.wasm [ARGS...]   (the same as wtm run MODULE.wasm ARGS...)
 
 Commands:
   run MODULE [ARGS...]   run a WASI command module in a sandbox (recorded by default)
@@ -29,7 +30,9 @@ Commands:
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories); -r with their tasks
   gc                     free what no record names (orphan modules, logs, layers, leftovers)
-  image import|ls|rm     manage OCI images (layouts, OCI archives, docker save archives)
+  image import|pull|ls|rm
+                         manage OCI images (layouts, OCI archives, docker save archives, registries)
+  version                print wtm's version (also --version)
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
 
@@ -58,6 +61,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write((topic && commands[topic] ? commands[topic].help : mainHelp) + '\n');
     return 0;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`wtm ${WTM_VERSION} (node ${process.versions.node}, v8 ${process.versions.v8})\n`);
+    return 0;
+  }
+  // `wtm hello.wasm ARGS`: run a module without saying run, as wasmtime does.
+  if (name.endsWith('.wasm') && commands[name] === undefined) return main(['run', ...argv]);
   const cmd = commands[name];
   if (cmd === undefined) {
     process.stderr.write(`wtm: unknown command '${name}' (try 'wtm --help')\n`);
@@ -67,11 +76,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`wtm ${name}: ${e.message} (try 'wtm ${name} --help')\n`);
+      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)} (try 'wtm ${name} --help')\n`);
       return 2;
     }
     if (e instanceof UserError) {
-      process.stderr.write(`wtm ${name}: ${e.message}\n`);
+      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)}\n`);
       return 1;
     }
     // Anything else (a registry or log error) is still one line; WTM_DEBUG=1 shows the stack.
@@ -79,4 +88,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }
+}
+
+/** `wtm run needs a MODULE` under `wtm run:` reads `wtm run: needs a MODULE`: the prefix once. */
+function withoutPrefix(message: string, command: string): string {
+  return message.startsWith(`wtm ${command} `) ? message.slice(`wtm ${command} `.length) : message;
 }

@@ -86,6 +86,13 @@ export function parseDir(spec: string): MountConfig {
     s = s.slice(0, -3);
   } else if (s.endsWith(':rw')) {
     s = s.slice(0, -3);
+  } else {
+    // HOST:GUEST:MODE with a mode that is neither: say which modes exist.
+    const parts = s.split(':');
+    const mode = parts.at(-1)!;
+    if (parts.length >= 3 && /^[a-z]{1,3}$/.test(mode) && parts.at(-2)!.startsWith('/')) {
+      throw new UsageError(`--dir ${spec}: unknown mount mode '${mode}' (ro: read-only, rw: read-write, the default)`);
+    }
   }
   const colon = s.lastIndexOf(':');
   if (colon <= 0 || colon === s.length - 1) throw new UsageError(`--dir ${spec}: expected HOST:GUEST[:ro], e.g. --dir ./data:/data`);

@@ -122,12 +122,15 @@ export class Runtime {
       try {
         bytes = await fs.promises.readFile(module);
       } catch (e) {
-        throw new UserError(`cannot read module ${module}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new UserError(`cannot read module ${module}: ${readError(e)}`);
       }
     } else {
       bytes = module;
     }
     const where = typeof module === 'string' ? module : 'the module';
+    if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+      throw new UserError(`${where} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
+    }
     let compiled: WebAssembly.Module;
     try {
       // A memory limit is the module's own maximum, lowered (memlimit.ts): memory.grow past it fails in the guest.
@@ -300,6 +303,13 @@ export class Runtime {
       if (fd !== null) fs.closeSync(fd);
     }
   }
+}
+
+/** What went wrong reading a file, as a user reads it. */
+function readError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' };
+  return (code && words[code]) ?? code ?? (e as Error).message;
 }
 
 /** The wtm version written into records (the package's). */
