@@ -89,6 +89,22 @@ test('wtm profile text output: top functions, wall times, host time; default fil
   assert.match(r.stdout, /^Host time while profiled \(replaying\): /m);
 });
 
+test('wtm profile of a killed run covers what its log holds', () => {
+  const r = run(['run', '--registry', reg, '--timeout', '600ms', path.join(root, 'tests/guests/ticker.wasm'), '2']);
+  assert.equal(r.status, 124, r.stderr);
+  const id = /process ([0-9a-f-]{36})/.exec(r.stderr)[1];
+  const p = run(['profile', id, '--registry', reg, '--out', path.join(home, 'killed.cpuprofile'), '-o', 'json']);
+  assert.equal(p.status, 0, p.stderr);
+  const j = JSON.parse(p.stdout);
+  assert.match(j.partial, /the log ends \(the run was killed\)/);
+  assert.equal(j.exitCode, undefined);
+  assert.ok(j.run.calls > 10);
+  assert.ok(fs.statSync(path.join(home, 'killed.cpuprofile')).size > 0);
+  const text = run(['profile', id, '--registry', reg, '--out', path.join(home, 'killed2.cpuprofile')]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^Note: the replay stopped where the log ends \(the run was killed\)/m);
+});
+
 test('wtm profile: bad input is one line and a non-zero exit', () => {
   assertOneLineError(run(['profile', '--registry', reg]), 2, /needs one process ID/);
   assertOneLineError(run(['profile', 'ffffffff', '--registry', reg]), 1, /ffffffff/);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { logCutReason } from '../registry/registry.js';
 import { Runtime, UserError } from '../runtime/index.js';
 import { LogStream } from '../timemachine/stream.js';
 import { summarizeLog } from '../views/summary.js';
@@ -59,8 +60,12 @@ export async function profileCommand(argv: readonly string[]): Promise<number> {
   const pprofOut = p.flags.get('pprof')?.[0];
 
   const result = await new Runtime().replay({ registry, processId: id, stdout: 'null', stderr: 'null', profile: { intervalUs } });
-  if (result.error) throw new UserError(`cannot profile ${id}: ${result.error}`);
   const profile = result.profile as CpuProfile | undefined;
+  // A run that was killed or interrupted is profiled as far as its log goes.
+  const partial = result.error !== undefined && profile !== undefined && logCutReason(rec) !== null && result.error.startsWith('the log ends here')
+    ? `the replay stopped where the log ends (${logCutReason(rec)}): the profile covers the recorded part of the run`
+    : undefined;
+  if (result.error && !partial) throw new UserError(`cannot profile ${id}: ${result.error}`);
   if (!profile) throw new UserError(`cannot profile ${id}: the replay gave no profile`);
   const module = await registry.getModule(rec.moduleDigest);
   if (module) {
@@ -88,7 +93,7 @@ export async function profileCommand(argv: readonly string[]): Promise<number> {
     cpuprofile: out,
     ...(pprofOut !== undefined ? { pprof: path.resolve(pprofOut) } : {}),
     intervalUs,
-    exitCode: result.exitCode,
+    ...(partial ? { partial } : { exitCode: result.exitCode }),
     ...(result.trap ? { trap: result.trap.split('\n')[0] } : {}),
     profile: summary,
     run: {
@@ -127,6 +132,7 @@ export async function profileCommand(argv: readonly string[]): Promise<number> {
   const replayHost = summary.hostByImport.slice(0, 8).map((h) => `${h.name} ${formatDuration(h.ms)}`).join(', ');
   process.stdout.write(`Host time while profiled (replaying): ${formatDuration(t.host)}${replayHost ? `: ${replayHost}` : ''}\n`);
   if (result.trap) process.stdout.write(`The guest trapped (as in the run): ${result.trap.split('\n')[0]}\n`);
+  if (partial) process.stdout.write(`Note: ${partial}.\n`);
   return 0;
 }
 
