@@ -177,12 +177,13 @@ function syntheticProfile(hotName, hotColumn) {
     { id: 1, callFrame: frame('(root)'), children: [2, 6] },
     { id: 2, callFrame: frame('main', 'wasm://wasm/abc', 5), children: [3, 4] },
     { id: 3, callFrame: frame(hotName, 'wasm://wasm/abc', hotColumn) },
-    { id: 4, callFrame: frame('fd_write', 'file:///wtm/worker.mjs'), children: [5] },
+    { id: 4, callFrame: frame('wasm-to-js:ii:i-fd_write', 'wasm://wasm/abc', 0), children: [7] },
+    { id: 7, callFrame: frame('fd_write', 'file:///wtm/worker.mjs'), children: [5] },
     { id: 5, callFrame: frame('writeSync') },
     { id: 6, callFrame: frame('(garbage collector)') },
   ];
-  // 6 samples in hot, 2 in the import (one in it, one in the native below), 1 in main, 1 GC.
-  const samples = [3, 3, 3, 4, 3, 3, 5, 2, 6, 3];
+  // 5 samples in hot, 3 in the call to the host (the wrapper, the import, the native below), 1 in main, 1 GC.
+  const samples = [3, 3, 3, 4, 3, 7, 5, 2, 6, 3];
   return { nodes, startTime: 0, endTime: 10000, samples, timeDeltas: samples.map((_, i) => (i === 0 ? 0 : 1000)) };
 }
 
@@ -193,7 +194,8 @@ test('nameWasmFrames names frames V8 left unnamed, by index or by code offset', 
     assert.equal(nameWasmFrames(p, names), 1);
     assert.equal(p.nodes[2].callFrame.functionName, 'beta');
     assert.equal(p.nodes[1].callFrame.functionName, 'main', 'a named frame is kept');
-    assert.equal(p.nodes[3].callFrame.functionName, 'fd_write', 'JavaScript frames are left alone');
+    assert.equal(p.nodes[3].callFrame.functionName, 'wasm-to-js:ii:i-fd_write', 'V8 wrappers are left alone');
+    assert.equal(p.nodes[4].callFrame.functionName, 'fd_write', 'JavaScript frames are left alone');
   }
   const p = syntheticProfile('$func9', 0);
   assert.equal(nameWasmFrames(p, names), 0);
@@ -207,11 +209,13 @@ test('summarizeProfile: self and total time, guest vs host vs GC, host time by i
   assert.equal(s.samples, 10);
   const by = Object.fromEntries(s.top.map((f) => [f.name, f]));
   assert.equal(s.top[0].name, 'hot');
-  assert.deepEqual([by.hot.selfMs, by.hot.totalMs, by.hot.selfPercent], [6, 6, 60]);
+  assert.deepEqual([by.hot.selfMs, by.hot.totalMs, by.hot.selfPercent], [5, 5, 50]);
   assert.deepEqual([by.main.selfMs, by.main.totalMs, by.main.totalPercent], [1, 9, 90]);
   assert.deepEqual([by.fd_write.selfMs, by.fd_write.totalMs, by.fd_write.kind, by.fd_write.location], [1, 2, 'js', 'file:///wtm/worker.mjs:11']);
   assert.equal(by.writeSync.kind, 'native');
-  assert.deepEqual(s.time, { wasm: 7, host: 2, gc: 1, other: 0 });
-  assert.deepEqual(s.hostByImport, [{ name: 'fd_write', ms: 2, samples: 2 }]);
+  const wrapper = by['wasm-to-js:ii:i-fd_write'];
+  assert.deepEqual([wrapper.selfMs, wrapper.totalMs, wrapper.kind], [1, 3, 'native'], 'a wrapper is host time, not the guest');
+  assert.deepEqual(s.time, { wasm: 6, host: 3, gc: 1, other: 0 });
+  assert.deepEqual(s.hostByImport, [{ name: 'fd_write', ms: 2, samples: 2 }, { name: 'wasm-to-js:ii:i-fd_write', ms: 1, samples: 1 }]);
   assert.equal(summarizeProfile(syntheticProfile('hot', 7), 2).top.length, 2);
 });

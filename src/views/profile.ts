@@ -18,9 +18,18 @@ export interface CpuProfileNode {
   children?: number[];
 }
 
-/** Is this frame one of the guest's (wasm) functions? */
+/** Is this frame in the wasm module (its functions, and V8's wrappers between it and JavaScript)? */
 export function isWasmFrame(f: CpuProfileNode['callFrame']): boolean {
   return f.url.startsWith('wasm://');
+}
+
+/**
+ * Is this frame one of the guest's own functions? V8's `wasm-to-js:SIG-NAME` and
+ * `js-to-wasm:SIG` wrappers carry the module's url but are the way into and out of the host
+ * (one wrapper per signature, named after the first import that has it).
+ */
+export function isGuestFrame(f: CpuProfileNode['callFrame']): boolean {
+  return isWasmFrame(f) && !f.functionName.startsWith('wasm-to-js') && !f.functionName.startsWith('js-to-wasm');
 }
 
 const UNNAMED = /^(?:\$func(\d+)|wasm-function\[(\d+)\]|)$/;
@@ -50,7 +59,7 @@ export function nameWasmFrames(profile: CpuProfile, names: WasmNames): number {
 /** One function of the profile, its samples added up over every node (call path) it appears in. */
 export interface FunctionTime {
   name: string;
-  /** `wasm` for the guest's functions, `js` for wtm's and Node's JavaScript, `native` for V8 builtins and the VM's own entries (GC, program). */
+  /** `wasm` for the guest's functions, `js` for wtm's and Node's JavaScript, `native` for V8 builtins, wasm/JS wrappers and the VM's own entries (GC, program). */
   kind: 'wasm' | 'js' | 'native';
   /** Where it is, for JavaScript (`file:line`), empty for the rest. */
   location: string;
@@ -106,7 +115,8 @@ function displayName(f: CpuProfileNode['callFrame']): string {
 }
 
 function kindOf(f: CpuProfileNode['callFrame']): FunctionTime['kind'] {
-  if (isWasmFrame(f)) return 'wasm';
+  if (isGuestFrame(f)) return 'wasm';
+  if (isWasmFrame(f)) return 'native';
   return f.url === '' ? 'native' : 'js';
 }
 
@@ -147,7 +157,7 @@ export function summarizeProfile(p: CpuProfile, top = 20): ProfileSummary {
       seen.add(k);
       fn(n.callFrame).total += d;
     }
-    const w = stack.findIndex((n) => isWasmFrame(n.callFrame));
+    const w = stack.findIndex((n) => isGuestFrame(n.callFrame));
     if (w === 0) time.wasm += d;
     else if (w > 0) {
       time.host += d;
