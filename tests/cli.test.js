@@ -172,3 +172,38 @@ test('get processes ID shows that process; -q prints ids; export to a directory 
   assert.equal(piped.status, 0, String(piped.stderr));
   assert.deepEqual(piped.stdout, fs.readFileSync(file));
 });
+
+test('did you mean: a mistyped command or flag names the nearest one', () => {
+  assertOneLineError(run(['rnu', 'x.wasm']), 2, /unknown command 'rnu' \(did you mean 'wtm run'\?\)/);
+  assertOneLineError(run(['run', '--dri', '/tmp:/x', 'x.wasm']), 2, /unknown flag --dri \(did you mean --dir\?\)/);
+  assertOneLineError(run(['get', 'processes', '--outptu', 'json']), 2, /did you mean --output\?/);
+  assertOneLineError(run(['xyzzy']), 2, /unknown command 'xyzzy' \(try 'wtm --help'\)/);
+});
+
+test('completion scripts: valid bash, every command, each command\'s flags from its help', () => {
+  const bash = run(['completion', 'bash']);
+  assert.equal(bash.status, 0, bash.stderr);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-compl-')), 'wtm.bash');
+  fs.writeFileSync(file, bash.stdout);
+  assert.equal(spawnSync('bash', ['-n', file]).status, 0, 'bash accepts the script');
+  const complete = (...words) => spawnSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _wtm; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(complete('wtm', 'tra'), 'trace');
+  assert.equal(complete('wtm', 'run', '--tr'), '--trace --trace-width');
+  assert.equal(complete('wtm', 'trace', '--t'), '--to --tasks');
+  assert.equal(complete('wtm', 'image', 'p'), 'pull');
+  assert.match(run(['completion', 'zsh']).stdout, /bashcompinit/);
+  assertOneLineError(run(['completion', 'fish']), 2, /bash or zsh \(not fish\)/);
+});
+
+test('flags as util.parseArgs reads them: global flags before the command, grouped short flags, a closed pipe is quiet', () => {
+  const reg = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-global-'));
+  const r = run(['--registry', reg, 'run', path.join(root, 'examples/hello.wasm')]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  assert.deepEqual(JSON.parse(run(['-o', 'json', `--registry=${reg}`, 'get', 'processes']).stdout).map((p) => p.id), [id]);
+  assert.equal(run(['get', 'processes', '--registry', reg, '-qo', 'json']).stdout, `${id}\n`);
+  assertOneLineError(run(['--registry']), 2, /--registry needs a command after it/);
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${wtm}" get processes -o json --registry "${reg}" | head -c 1`], { encoding: 'utf8' });
+  assert.equal(piped.stdout, '[');
+  assert.equal(piped.stderr, '');
+});
