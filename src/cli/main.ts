@@ -7,6 +7,7 @@ import {
 } from './inspect.js';
 import { gcCommand, gcHelp } from './gc.js';
 import { imageCommand, imageHelp } from './image.js';
+import { profileCommand, profileHelp } from './profile.js';
 import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
@@ -20,6 +21,7 @@ Usage: wtm COMMAND [flags]
 Commands:
   run MODULE [ARGS...]   run a WASI command module in a sandbox (recorded by default)
   replay ID              run a recorded process again from its log alone
+  profile ID             replay a recorded process under V8's CPU profiler (.cpuprofile, pprof)
   get processes|tasks|modules|configs|logs
                          list what the registry holds
   describe ID            show a recorded process: config, timings, calls, log size
@@ -42,6 +44,7 @@ Run 'wtm COMMAND --help' for a command's flags.`;
 const commands: Record<string, { run: (argv: readonly string[]) => Promise<number>; help: string }> = {
   run: { run: runCommand, help: runHelp },
   replay: { run: replayCommand, help: replayHelp },
+  profile: { run: profileCommand, help: profileHelp },
   get: { run: getCommand, help: getHelp },
   describe: { run: describeCommand, help: describeHelp },
   logs: { run: logsCommand, help: logsHelp },

@@ -88,6 +88,12 @@ export interface ProcessConfig {
    * its end then stops replay with "the log ends here (WHY)". Absent: the run ended cleanly.
    */
   replayCut?: string;
+  /** Replay only: stop once this record (numbered from 0) has been replayed (stopAfter in timetravel.ts). */
+  replayUntil?: number;
+  /** Replay only: hand out a copy of the guest's linear memory in the exit report. */
+  replayMemory?: boolean;
+  /** Replay only: run V8's CPU profiler in the worker while the guest runs (sampling interval in µs). */
+  profile?: { intervalUs: number };
   /** Replay: variables whose values an export withheld; environ_get then stops the replay, naming them. */
   withheldEnv?: string[];
   /** Trace every call live (off: no per-call work at all). */
@@ -103,6 +109,14 @@ export interface ExitReport {
   error?: string;
   /** Calls recorded (or replayed). */
   calls?: number;
+  /** The record replay stopped after (replayUntil). */
+  stoppedAt?: number;
+  /** Bytes of the guest's linear memory when it stopped or ended (replays that asked for until, memory or a profile). */
+  memoryBytes?: number;
+  /** A copy of the guest's linear memory (replayMemory). */
+  memory?: Uint8Array;
+  /** The CPU profile (config.profile): a .cpuprofile's JSON value. */
+  profile?: unknown;
 }
 
 /** What the registry keeps of a process's configuration: enough to describe and replay it. */

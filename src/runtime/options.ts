@@ -73,6 +73,12 @@ export interface ReplayOptions {
   processId: string;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
+  /** Stop once this record (numbered from 0) has been replayed: `stoppedAt` says so, the exit code is 0. */
+  until?: number;
+  /** Hand out a copy of the guest's linear memory where replay stopped or ended (`memory`). */
+  memory?: boolean;
+  /** Profile the guest with V8's CPU profiler while it replays (`profile`); sampling interval in µs (default 100). */
+  profile?: boolean | { intervalUs: number };
   /** Trace every replayed call live (wtm replay -T), as RunOptions.trace. */
   trace?: TraceOptions;
 }
@@ -100,6 +106,14 @@ export interface RunResult {
   timedOut?: boolean;
   /** The signal that interrupted wtm (Runtime.interrupt), when it stopped this run. */
   interrupted?: string;
+  /** Replay with `until`: the record it stopped after (absent when the guest ended first). */
+  stoppedAt?: number;
+  /** Replay with `until`, `memory` or `profile`: bytes of the guest's linear memory at the end. */
+  memoryBytes?: number;
+  /** Replay with `memory`: a copy of the guest's linear memory. */
+  memory?: Uint8Array;
+  /** Replay with `profile`: the V8 CPU profile (the JSON value of a .cpuprofile file). */
+  profile?: unknown;
 }
 
 /** Runs WASI modules, each process in its own worker thread. */

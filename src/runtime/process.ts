@@ -16,6 +16,8 @@ import { Recorder, type RecordListener } from '../timemachine/recorder.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
 import type { ExitReport, OutputConfig, ProcessConfig, TraceConfig } from './config.js';
+import { startProfiler } from './profiler.js';
+import { ReplayStop, stopAfter } from './timetravel.js';
 
 /** Exit code of a process that trapped (as a SIGABRT would give, like wasmtime). */
 export const TRAP_EXIT_CODE = 134;
@@ -95,7 +97,7 @@ export function missingImport(module: WebAssembly.Module): string | null {
 }
 
 /** Instantiates `module` against `sys` and runs `_start`; the exit code, or how it failed. */
-export function runGuest(module: WebAssembly.Module, sys: System & TaskHost): ExitReport {
+export function runGuest(module: WebAssembly.Module, sys: System & TaskHost, onInstance?: (i: WebAssembly.Instance) => void): ExitReport {
   const mem = new GuestMemory();
   const imports: WebAssembly.Imports = {
     wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports,
@@ -109,6 +111,7 @@ export function runGuest(module: WebAssembly.Module, sys: System & TaskHost): Ex
   } catch (e) {
     return { exitCode: 1, error: `cannot instantiate the module: ${(e as Error).message}` };
   }
+  onInstance?.(instance);
   const exports = instance.exports;
   if (exports.memory instanceof WebAssembly.Memory) mem.bind(exports.memory);
   const start = exports._start;
@@ -119,6 +122,7 @@ export function runGuest(module: WebAssembly.Module, sys: System & TaskHost): Ex
     return { exitCode: 0 };
   } catch (e) {
     if (e instanceof ProcExit) return { exitCode: e.code };
+    if (e instanceof ReplayStop) return { exitCode: 0, stoppedAt: e.record };
     if (e instanceof ReplayDivergence) return { exitCode: 1, error: e.message };
     // A corrupt batch met during replay: reported by its checksum, never replayed as data.
     if (e instanceof LogFormatError) return { exitCode: 1, error: `replay stopped: ${e.message}` };
@@ -184,9 +188,26 @@ function replayProcess(module: WebAssembly.Module, config: ProcessConfig, post: 
     stderr: (c) => void stderr.pwrite(c, 0, false),
   }, () => config.replayCut ?? (reader.truncated ? 'the run was interrupted' : undefined), traceListener(config.trace, config.stderr, post));
   let report: ExitReport;
+  let memory: WebAssembly.Memory | undefined;
+  const until = config.replayUntil;
+  const sys = until === undefined ? replayer : stopAfter(replayer, until);
+  // The profiler runs from before the module is instantiated until the guest has ended.
+  const stopProfiler = config.profile ? startProfiler(config.profile.intervalUs) : null;
+  let profile: unknown;
   try {
-    report = runGuest(module, replayer);
-    if (!report.error && !replayer.atEnd()) {
+    try {
+      report = runGuest(module, sys, (i) => {
+        if (i.exports.memory instanceof WebAssembly.Memory) memory = i.exports.memory;
+      });
+    } finally {
+      if (stopProfiler) profile = stopProfiler();
+    }
+    if (profile !== undefined) report.profile = profile;
+    if (memory && (until !== undefined || config.replayMemory || config.profile)) report.memoryBytes = memory.buffer.byteLength;
+    // Copied only when asked for: it may be up to 4 GiB.
+    if (memory && config.replayMemory) report.memory = new Uint8Array(memory.buffer.byteLength);
+    if (memory && report.memory) report.memory.set(new Uint8Array(memory.buffer));
+    if (report.stoppedAt === undefined && !report.error && !replayer.atEnd()) {
       report = { ...report, exitCode: 1, error: `replay diverged: the guest ended after ${replayer.position} records, but the log has more` };
     }
   } catch (e) {

@@ -271,6 +271,9 @@ export class Runtime {
 
   /** Replays a recorded process from its log alone: no files, clock or network are touched. */
   async replay(opts: ReplayOptions): Promise<RunResult> {
+    if (opts.until !== undefined && !isWholeIn(opts.until, 0, Number.MAX_SAFE_INTEGER)) throw new UserError(`until must be a record number >= 0 (got ${opts.until})`);
+    const interval = typeof opts.profile === 'object' ? opts.profile.intervalUs : undefined;
+    if (interval !== undefined && !isWholeIn(interval, 1, 1_000_000)) throw new UserError(`the profile's sampling interval must be a whole number of µs from 1 to 1000000 (got ${interval})`);
     const reg = opts.registry;
     const id = await reg.resolveProcessId(opts.processId);
     const rec = await reg.getProcess(id);
@@ -300,6 +303,9 @@ export class Runtime {
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
       ...(cut !== null ? { replayCut: cut } : {}), ...(opts.trace ? { trace: { ...opts.trace } } : {}),
       ...(stored.withheldEnv?.length ? { withheldEnv: stored.withheldEnv } : {}),
+      ...(opts.until !== undefined ? { replayUntil: opts.until } : {}),
+      ...(opts.memory ? { replayMemory: true } : {}),
+      ...(opts.profile ? { profile: opts.profile === true ? { intervalUs: 100 } : opts.profile } : {}),
     };
     try {
       return { ...(await runInWorker(module, config)).result, processId: id };
@@ -351,6 +357,7 @@ export async function runInWorker(module: WebAssembly.Module, config: ProcessCon
   if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);
   if (r.ended === 'timeout') result.timedOut = true;
   for (const k of ['trap', 'error', 'calls'] as const) if (result[k] === undefined) delete result[k];
+  for (const k of ['stoppedAt', 'memoryBytes', 'memory', 'profile'] as const) if (r[k] !== undefined) result[k] = r[k] as never;
   return { result, job: r };
 }
 

@@ -61,5 +61,6 @@ parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Wor
     }
   }, channel, archives);
   channel?.port.close();
-  parentPort!.postMessage({ exit: report });
+  // A memory copy (replay --dump-memory) is handed over, not copied again.
+  parentPort!.postMessage({ exit: report }, report.memory ? [report.memory.buffer as ArrayBuffer] : []);
 });
