@@ -1,6 +1,5 @@
 import type { DecodedCall } from '../timemachine/describe.js';
 import { traceJson } from '../timemachine/trace-format.js';
-import { joinGuest } from './trace.js';
 
 /** WASI bits the tracker acts on (wasi_snapshot_preview1: oflags DIRECTORY, fdflags APPEND). */
 const OFLAG_DIRECTORY = 2;
@@ -165,4 +164,16 @@ function access(rights: number): 'r' | 'w' | 'rw' | '-' {
   const r = (rights & RIGHT_FD_READ) !== 0;
   const w = (rights & RIGHT_FD_WRITE) !== 0;
   return r && w ? 'rw' : r ? 'r' : w ? 'w' : '-';
+}
+
+/** `dir` joined with a guest path, folded lexically (`a/./b/../c` → `a/c`). */
+export function joinGuest(dir: string | undefined, path: string): string {
+  const whole = path.startsWith('/') || dir === undefined ? path : `${dir}/${path}`;
+  const out: string[] = [];
+  for (const part of whole.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return (whole.startsWith('/') ? '/' : '') + out.join('/');
 }

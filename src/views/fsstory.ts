@@ -1,6 +1,6 @@
 import { FdFlags, OFlags, Rights } from '../system/index.js';
 import type { DecodedCall } from '../timemachine/describe.js';
-import { FdPaths, joinGuest } from './trace.js';
+import { FdTracker, joinGuest } from './fds.js';
 
 /** One thing that happened to the file system, in log order. */
 export interface FsEvent {
@@ -42,7 +42,7 @@ export interface FsStory {
  * directories created, renamed and deleted, and the failures. Paths are guest paths.
  */
 export class FsStoryBuilder {
-  private readonly fds = new FdPaths();
+  private readonly fds = new FdTracker();
   private readonly events: FsEvent[] = [];
   private readonly files = new Map<string, FsFile>();
   private readonly errno: (n: number) => string;
@@ -70,7 +70,7 @@ export class FsStoryBuilder {
   }
 
   private at(dirFd: unknown, path: unknown): string {
-    return joinGuest(this.fds.get(dirFd as number), path as string);
+    return joinGuest(this.fds.get(dirFd as number)?.path ?? undefined, path as string);
   }
 
   add(rec: DecodedCall, index: number): void {
@@ -93,7 +93,7 @@ export class FsStoryBuilder {
       }
       case 'fdRead': case 'fdPread': case 'fdWrite': case 'fdPwrite': {
         const fd = p[0] as number;
-        const path = this.fds.get(fd);
+        const path = this.fds.get(fd)?.path ?? undefined;
         if (ok && path !== undefined && fd > 2) {
           const f = this.file(path);
           if (rec.call.method === 'fdRead' || rec.call.method === 'fdPread') f.bytesRead += rec.ret as number;
@@ -102,7 +102,7 @@ export class FsStoryBuilder {
         break;
       }
       case 'fdFilestatSetSize': {
-        const path = this.fds.get(p[0] as number);
+        const path = this.fds.get(p[0] as number)?.path ?? undefined;
         if (path !== undefined) this.event(rec, index, { kind: 'truncate', path, mode: `size=${p[1]}` });
         break;
       }
@@ -143,7 +143,7 @@ export class FsStoryBuilder {
       }
       default: break;
     }
-    this.fds.apply(rec);
+    this.fds.apply(rec, index);
   }
 
   story(): FsStory {

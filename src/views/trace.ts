@@ -1,6 +1,7 @@
 import { decodeRecord, type DecodedCall } from '../timemachine/describe.js';
 import { CALL_BY_WASI } from '../timemachine/calls.js';
 import type { LogStream } from '../timemachine/stream.js';
+import { FdTracker, joinGuest } from './fds.js';
 
 /** Which calls a trace shows. Every condition given must hold. */
 export interface TraceFilter {
@@ -25,50 +26,6 @@ export function unknownCalls(names: readonly string[]): string[] {
 const FD_PARAMS = new Set(['fd', 'from', 'to', 'oldFd', 'newFd']);
 const PATH_PARAMS = new Set(['path', 'oldPath', 'newPath', 'target']);
 
-/**
- * Guest paths of fds, as far as the log tells: preopens (fd_prestat_get's name), files opened
- * with path_open (the directory fd's path joined with the path, `.` and `..` folded
- * lexically), moved by fd_renumber, forgotten by fd_close.
- */
-export class FdPaths {
-  private readonly paths = new Map<number, string>();
-
-  get(fd: number): string | undefined {
-    return this.paths.get(fd);
-  }
-
-  apply(rec: DecodedCall): void {
-    if (rec.errno !== 0) return;
-    const p = rec.params;
-    switch (rec.call.method) {
-      case 'fdPrestatGet': this.paths.set(p[0] as number, rec.out as string); return;
-      case 'pathOpen': this.paths.set(rec.ret as number, joinGuest(this.paths.get(p[0] as number), p[2] as string)); return;
-      case 'fdClose': this.paths.delete(p[0] as number); return;
-      case 'fdRenumber': {
-        const from = p[0] as number;
-        const path = this.paths.get(from);
-        this.paths.delete(from);
-        if (path !== undefined) this.paths.set(p[1] as number, path);
-        else this.paths.delete(p[1] as number);
-        return;
-      }
-      default: return;
-    }
-  }
-}
-
-/** `dir` joined with a guest path, folded lexically (`a/./b/../c` → `a/c`). */
-export function joinGuest(dir: string | undefined, path: string): string {
-  const whole = path.startsWith('/') || dir === undefined ? path : `${dir}/${path}`;
-  const out: string[] = [];
-  for (const part of whole.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return (whole.startsWith('/') ? '/' : '') + out.join('/');
-}
-
 /** Does a guest path fall under `prefix` (as a path: `/data` matches `/data/x`, not `/database`)? */
 function under(path: string, prefix: string): boolean {
   const p = joinGuest(undefined, prefix);
@@ -91,7 +48,7 @@ export async function* traceBatches(log: LogStream, filter: TraceFilter = {}): A
   const calls = filter.calls?.length ? new Set(filter.calls.map((n) => (CALL_BY_WASI.has(n) ? n : `wtm.${n}`))) : null;
   const from = filter.from ?? 0;
   const to = filter.to ?? Infinity;
-  const fds = filter.path !== undefined ? new FdPaths() : null;
+  const fds = filter.path !== undefined ? new FdTracker() : null;
   let index = -1;
   for await (const batch of log.batches()) {
     const out: TracedCall[] = [];
@@ -128,7 +85,7 @@ function onFd(rec: DecodedCall, fd: number): boolean {
 }
 
 /** The guest paths a call names: its path parameters (joined with their directory), or its fd's path. */
-function pathOf(rec: DecodedCall, fds: FdPaths): string[] | undefined {
+function pathOf(rec: DecodedCall, fds: FdTracker): string[] | undefined {
   const c = rec.call;
   const out: string[] = [];
   let dir: number | undefined;
@@ -137,11 +94,11 @@ function pathOf(rec: DecodedCall, fds: FdPaths): string[] | undefined {
     const v = rec.params[i];
     if (name === 'fd' || name === 'oldFd') dir = v as number;
     if (name === 'newFd') dir = v as number;
-    if (PATH_PARAMS.has(name) && name !== 'target') out.push(joinGuest(dir === undefined ? undefined : fds.get(dir), v as string));
+    if (PATH_PARAMS.has(name) && name !== 'target') out.push(joinGuest(dir === undefined ? undefined : fds.get(dir)?.path ?? undefined, v as string));
   }
   if (out.length === 0) {
     const i = c.params.findIndex(([n]) => FD_PARAMS.has(n));
-    const p = i >= 0 ? fds.get(rec.params[i] as number) : undefined;
+    const p = i >= 0 ? fds.get(rec.params[i] as number)?.path ?? undefined : undefined;
     if (p !== undefined) out.push(p);
   }
   return out.length ? out : undefined;
