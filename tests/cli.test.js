@@ -241,3 +241,20 @@ test('image pull of a plain-HTTP registry without --insecure says so, one line',
     server.close();
   }
 });
+
+test('--invoke calls an exported function of a reactor after _initialize, prints its results, and replays', () => {
+  const calc = path.join(root, 'tests/fixtures/calc.wat');
+  const add = run(['run', '--invoke', 'add', calc, '2', '3']);
+  assert.equal(add.status, 0, add.stderr);
+  assert.equal(add.stdout, '105\n', '_initialize ran first (it adds 100)');
+  assert.equal(run(['run', '--invoke', 'mul64', calc, '4294967296', '3']).stdout, '12884901888\n', 'i64 as BigInt, exact');
+  assert.equal(run(['run', '--invoke', 'half', calc, '5']).stdout, '2.5\n');
+  const id = /wtm: process (\S+)/.exec(add.stderr)[1];
+  const replay = run(['replay', id]);
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.equal(replay.stdout, '105\n');
+  assertOneLineError(run(['run', '--invoke', 'nope', calc]), 1, /exports no function nope \(it exports add, mul64, half\)/);
+  assertOneLineError(run(['run', '--invoke', 'add', calc, '1']), 1, /add takes 2 arguments \(i32, i32\), got 1/);
+  assertOneLineError(run(['run', '--invoke', 'add', calc, 'x', '1']), 1, /argument 1 \(i32\) is not a number: x/);
+  assertOneLineError(run(['run', calc]), 1, /no _start export: it is not a WASI command \(a reactor\? call one of its functions with --invoke FUNC\)/);
+});

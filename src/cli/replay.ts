@@ -73,6 +73,8 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     const result = await new Runtime().replay({ registry, processId: p.positionals[0]!, ...(trace ? { trace } : {}) });
     if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
     if (result.trap) process.stderr.write(`wtm: replayed trap: ${result.trap}\n`);
+    // A run of --invoke: its function's results, as the run printed them.
+    for (const v of result.results ?? []) process.stdout.write(`${v}\n`);
     return result.exitCode;
   }
   const id = await registry.resolveProcessId(p.positionals[0]!);

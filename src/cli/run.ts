@@ -38,6 +38,9 @@ Flags:
                           host's value of NAME (also with --no-host)
   --no-host               untrusted: see only --dir mounts and --env variables
   --argv0 NAME            the guest's argv[0] (default: MODULE as given)
+  --invoke FUNC           call the exported function FUNC with ARGS (numbers, by its parameter
+                          types) instead of _start, after _initialize if the module has one
+                          (a reactor), and print its results, one a line (as wasmtime)
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
   --max-tasks-per-tree N  at most N tasks alive below the main process and its tasks
@@ -123,6 +126,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     trace: { value: false },
     'trace-width': { value: true },
     argv0: { value: true },
+    invoke: { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -164,7 +168,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const limits = {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
-  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0] };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0], invoke: p.flags.get('invoke')?.[0] };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -226,7 +230,7 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string; invoke?: string }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
@@ -247,6 +251,7 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
     module,
     args: rest,
     argv0: bounds.argv0 ?? module,
+    ...(bounds.invoke !== undefined ? { invoke: { name: bounds.invoke, args: rest } } : {}),
     env,
     hostEnv,
     mounts,
@@ -268,6 +273,7 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
   }
   if (result.error) process.stderr.write(`wtm: ${result.error}\n`);
   if (result.trap) process.stderr.write(`wtm: ${module}: ${result.trap}\n`);
+  for (const v of result.results ?? []) process.stdout.write(`${v}\n`);
   // A recording that failed ends the run with an error even if the guest was happy.
   return result.recordingFailed ? 1 : result.exitCode;
 }

@@ -94,15 +94,26 @@ export interface ProcessConfig {
   replayMemory?: boolean;
   /** Replay only: run V8's CPU profiler in the worker while the guest runs (sampling interval in µs). */
   profile?: { intervalUs: number };
+  /** Call this exported function (after `_initialize`, instead of `_start`), as wasmtime --invoke. */
+  invoke?: InvokeConfig;
   /** Replay: variables whose values an export withheld; environ_get then stops the replay, naming them. */
   withheldEnv?: string[];
   /** Trace every call live (off: no per-call work at all). */
   trace?: TraceConfig;
 }
 
+/** An exported function to call, its arguments as typed, and its parameter types (checked). */
+export interface InvokeConfig {
+  name: string;
+  args: string[];
+  params: string[];
+}
+
 /** What a worker reports when the process has ended. */
 export interface ExitReport {
   exitCode: number;
+  /** With `invoke`: the function's results, as text. */
+  results?: string[];
   /** Set when the guest trapped: the trap message and the wasm stack. */
   trap?: string;
   /** Set when wtm could not start the guest (bad module, missing import, bad mount), or replay diverged. */
@@ -130,6 +141,8 @@ export interface StoredConfig {
   wtmVersion: string;
   /** The image the module came from (`name@sha256:…`). */
   image?: string;
+  /** The function run instead of `_start` (wtm run --invoke). */
+  invoke?: InvokeConfig;
   /** Names of the variables inherited from the host (withheld from exports by default). */
   hostEnv?: string[];
   /** In an export: the variables whose values were withheld (stored as `NAME=`). */

@@ -231,3 +231,35 @@ export function checkImports(bytes: Uint8Array, where = 'the module'): string | 
   }
   return null;
 }
+
+/**
+ * The types of a module's exported functions, by export name: from its type (1), function (3)
+ * and export (7) sections. `importedFunctions` (how many functions the module imports, e.g.
+ * from WebAssembly.Module.imports) offsets the function index space. For `--invoke`.
+ */
+export function readExportTypes(bytes: Uint8Array, importedFunctions: number): Map<string, FuncType> {
+  const r: Reader = new Reader(bytes);
+  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) r.fail('not a WebAssembly module', 0);
+  r.pos = 8;
+  const types: (FuncType | null)[] = [];
+  const funcs: number[] = [];
+  const out = new Map<string, FuncType>();
+  while (!r.done) {
+    const id = r.u8();
+    const s: Reader = r.region(`section ${id}`);
+    if (id === 1) typeSection(s, types);
+    else if (id === 3) for (let n = s.u32(); n > 0; n--) funcs.push(s.u32());
+    else if (id === 7) {
+      for (let n = s.u32(); n > 0; n--) {
+        const name = s.name();
+        const kind = s.u8();
+        const index = s.u32();
+        if (kind !== 0 || index < importedFunctions) continue;
+        const type = types[funcs[index - importedFunctions] ?? -1];
+        if (type) out.set(name, type);
+      }
+      return out;
+    }
+  }
+  return out;
+}

@@ -20,6 +20,12 @@ export interface RunOptions {
   hostEnv?: readonly string[];
   /** The recorded process's id (a UUID v4; default: a new one), e.g. to name what belongs to it first. */
   processId?: string;
+  /**
+   * Call this exported function with these arguments (text, converted by its parameter types)
+   * instead of `_start`, after `_initialize` when the module has one (a reactor), as wasmtime's
+   * --invoke; its results come back in `results`.
+   */
+  invoke?: { name: string; args?: string[] };
   /** The image the module came from (`name@sha256:…`), kept in the stored config for describe. */
   image?: string;
   /** Host directories placed in the guest's tree, each also a preopen. */
@@ -86,6 +92,8 @@ export interface ReplayOptions {
 export interface RunResult {
   /** The recorded process id, when the run was recorded. */
   processId?: string;
+  /** With `invoke`: the function's results, as text (i64 as a decimal, floats as JS prints them). */
+  results?: string[];
   /** Calls recorded or replayed. */
   calls?: number;
   exitCode: number;

@@ -15,7 +15,7 @@ import { LogFileReader } from '../timemachine/stream.js';
 import { Recorder, type RecordListener } from '../timemachine/recorder.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
-import type { ExitReport, OutputConfig, ProcessConfig, TraceConfig } from './config.js';
+import type { ExitReport, InvokeConfig, OutputConfig, ProcessConfig, TraceConfig } from './config.js';
 import { startProfiler } from './profiler.js';
 import { ReplayStop, stopAfter } from './timetravel.js';
 
@@ -97,7 +97,7 @@ export function missingImport(module: WebAssembly.Module): string | null {
 }
 
 /** Instantiates `module` against `sys` and runs `_start`; the exit code, or how it failed. */
-export function runGuest(module: WebAssembly.Module, sys: System & TaskHost, onInstance?: (i: WebAssembly.Instance) => void): ExitReport {
+export function runGuest(module: WebAssembly.Module, sys: System & TaskHost, onInstance?: (i: WebAssembly.Instance) => void, invoke?: InvokeConfig): ExitReport {
   const mem = new GuestMemory();
   const imports: WebAssembly.Imports = {
     wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports,
@@ -114,10 +114,19 @@ export function runGuest(module: WebAssembly.Module, sys: System & TaskHost, onI
   onInstance?.(instance);
   const exports = instance.exports;
   if (exports.memory instanceof WebAssembly.Memory) mem.bind(exports.memory);
-  const start = exports._start;
-  if (typeof start !== 'function') return { exitCode: 1, error: 'the module has no _start export: it is not a WASI command' };
+  const start = invoke ? exports[invoke.name] : exports._start;
+  if (typeof start !== 'function') {
+    return { exitCode: 1, error: invoke ? `the module exports no function ${invoke.name}` : 'the module has no _start export: it is not a WASI command (a reactor? call one of its functions with --invoke)' };
+  }
   try {
     if (typeof exports._initialize === 'function') (exports._initialize as () => void)();
+    if (invoke) {
+      // As wasmtime --invoke: the arguments by the parameter types; the results as text.
+      const args = invoke.params.map((t, i) => (t === 'i64' ? BigInt(invoke.args[i]!) : Number(invoke.args[i]!)));
+      const out = (start as (...a: unknown[]) => unknown)(...args);
+      const results = out === undefined ? [] : Array.isArray(out) ? out : [out];
+      return { exitCode: 0, results: results.map((v) => String(v)) };
+    }
     (start as () => void)();
     return { exitCode: 0 };
   } catch (e) {
@@ -153,16 +162,16 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
   try {
     const onRecord = traceListener(config.trace, config.stderr, post);
     if (!config.record) {
-      if (onRecord === undefined) return runGuest(module, sys);
+      if (onRecord === undefined) return runGuest(module, sys, undefined, config.invoke);
       // Traced but not recorded: records are made for the trace, and their batches dropped.
       const traced = new Recorder(sys, new LogWriter(() => {}, { codec: Codec.None }), onRecord);
-      return runGuest(module, traced);
+      return runGuest(module, traced, undefined, config.invoke);
     }
     // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
     // when this worker is stopped, or wtm killed, between two batches.
     const log = new LogWriter((chunk) => post({ log: chunk }), { tail: new TailPublisher((tail) => post({ tail })) });
     const recorder = new Recorder(sys, log, onRecord);
-    const report = runGuest(module, recorder);
+    const report = runGuest(module, recorder, undefined, config.invoke);
     recorder.flush();
     return { ...report, calls: recorder.calls };
   } finally {
@@ -198,7 +207,7 @@ function replayProcess(module: WebAssembly.Module, config: ProcessConfig, post: 
     try {
       report = runGuest(module, sys, (i) => {
         if (i.exports.memory instanceof WebAssembly.Memory) memory = i.exports.memory;
-      });
+      }, config.invoke);
     } finally {
       if (stopProfiler) profile = stopProfiler();
     }

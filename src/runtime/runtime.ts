@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { logCutReason, wtmVersion } from '../registry/registry.js';
 import { LocalStore } from '../registry/local.js';
-import { storedConfig, type ProcessConfig, type StoredConfig, type TraceOptions } from './config.js';
+import { storedConfig, type InvokeConfig, type ProcessConfig, type StoredConfig, type TraceOptions } from './config.js';
 import { configureRun, UserError } from './configure.js';
 import type { ReplayOptions, RunOptions, RunResult, RuntimeOptions } from './options.js';
 import { openMountHandles } from './handles.js';
@@ -23,7 +23,7 @@ import { looksLikeWat, watToWasm } from './wat.js';
 import { limitMemory } from './memlimit.js';
 import type { JobResult } from './pool.js';
 import type { TailMessage } from '../timemachine/tail.js';
-import { checkImports } from './imports.js';
+import { checkImports, readExportTypes } from './imports.js';
 
 export { UserError };
 export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
@@ -117,7 +117,7 @@ export class Runtime {
   }
 
   /** Reads and compiles a module (UserError for a missing or invalid file). */
-  async load(module: string | Uint8Array, memoryLimitBytes?: number): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
+  async load(module: string | Uint8Array, memoryLimitBytes?: number, command = true): Promise<{ bytes: Uint8Array; module: WebAssembly.Module }> {
     let bytes: Uint8Array;
     if (typeof module === 'string') {
       try {
@@ -150,8 +150,8 @@ export class Runtime {
     // Checked here, before anything is recorded: a module that cannot run leaves no trace.
     const missing = checkImports(bytes, where);
     if (missing) throw new UserError(missing);
-    if (!WebAssembly.Module.exports(compiled).some((e) => e.name === '_start' && e.kind === 'function')) {
-      throw new UserError(`${where} has no _start export: it is not a WASI command`);
+    if (command && !WebAssembly.Module.exports(compiled).some((e) => e.name === '_start' && e.kind === 'function')) {
+      throw new UserError(`${where} has no _start export: it is not a WASI command (a reactor? call one of its functions with --invoke FUNC)`);
     }
     return { bytes, module: compiled };
   }
@@ -178,8 +178,9 @@ export class Runtime {
 
   private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
     checkLimits(opts);
-    const { bytes, module } = await this.load(source, opts.memoryLimitBytes);
+    const { bytes, module } = await this.load(source, opts.memoryLimitBytes, !opts.invoke);
     const config = this.configure(opts);
+    if (opts.invoke) config.invoke = invokeConfig(bytes, module, opts.invoke.name, opts.invoke.args ?? []);
     // Archives are checked before anything is recorded (a hostile one is refused here, with
     // the entry named), at the price of reading them twice: the worker loads its own copy.
     for (const m of config.mounts) {
@@ -205,6 +206,7 @@ export class Runtime {
       const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION, {
         ...(opts.hostEnv?.length ? { hostEnv: [...opts.hostEnv] } : {}),
         ...(opts.image !== undefined ? { image: opts.image } : {}),
+        ...(config.invoke ? { invoke: config.invoke } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.memoryLimitBytes !== undefined ? { memoryLimitBytes: opts.memoryLimitBytes } : {}),
       }));
@@ -283,7 +285,7 @@ export class Runtime {
     const stored = (await reg.getConfig(rec.configDigest)) as StoredConfig | null;
     if (!stored) throw new UserError(`process ${id}: its config ${rec.configDigest} is missing from the registry`);
     // The same memory limit as the run: memory.grow must fail where it failed.
-    const { module } = await this.load(bytes, stored.memoryLimitBytes ?? undefined);
+    const { module } = await this.load(bytes, stored.memoryLimitBytes ?? undefined, !stored.invoke);
     // A local log is read by the worker itself, one batch at a time, through an fd opened here
     // (and closed once the worker is done); another store's log comes as bytes.
     const file = await reg.logPath(id);
@@ -303,6 +305,7 @@ export class Runtime {
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
       ...(cut !== null ? { replayCut: cut } : {}), ...(opts.trace ? { trace: { ...opts.trace } } : {}),
       ...(stored.withheldEnv?.length ? { withheldEnv: stored.withheldEnv } : {}),
+      ...(stored.invoke ? { invoke: stored.invoke } : {}),
       ...(opts.until !== undefined ? { replayUntil: opts.until } : {}),
       ...(opts.memory ? { replayMemory: true } : {}),
       ...(opts.profile ? { profile: opts.profile === true ? { intervalUs: 100 } : opts.profile } : {}),
@@ -313,6 +316,27 @@ export class Runtime {
       if (fd !== null) fs.closeSync(fd);
     }
   }
+}
+
+/** Checks `--invoke NAME ARGS` against the module's exports: the function exists and takes that many arguments. */
+function invokeConfig(bytes: Uint8Array, module: WebAssembly.Module, name: string, args: string[]): InvokeConfig {
+  const imported = WebAssembly.Module.imports(module).filter((i) => i.kind === 'function').length;
+  const types = readExportTypes(bytes, imported);
+  const type = types.get(name);
+  if (!type) {
+    const names = [...types.keys()].filter((n) => !n.startsWith('_') || n === '_start');
+    throw new UserError(`the module exports no function ${name}${names.length ? ` (it exports ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''})` : ''}`);
+  }
+  if (type.params.length !== args.length) {
+    throw new UserError(`${name} takes ${type.params.length} argument${type.params.length === 1 ? '' : 's'} (${type.params.join(', ') || 'none'}), got ${args.length}`);
+  }
+  type.params.forEach((t, i) => {
+    if (!['i32', 'i64', 'f32', 'f64'].includes(t)) throw new UserError(`${name}: parameter ${i + 1} is a ${t}, which --invoke cannot pass`);
+    const v = args[i]!;
+    const ok = t === 'i32' || t === 'i64' ? /^-?(0x[0-9a-f]+|\d+)$/i.test(v) : v.trim() !== '' && !Number.isNaN(Number(v));
+    if (!ok) throw new UserError(`${name}: argument ${i + 1} (${t}) is not a number: ${v}`);
+  });
+  return { name, args, params: type.params };
 }
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -357,7 +381,7 @@ export async function runInWorker(module: WebAssembly.Module, config: ProcessCon
   if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);
   if (r.ended === 'timeout') result.timedOut = true;
   for (const k of ['trap', 'error', 'calls'] as const) if (result[k] === undefined) delete result[k];
-  for (const k of ['stoppedAt', 'memoryBytes', 'memory', 'profile'] as const) if (r[k] !== undefined) result[k] = r[k] as never;
+  for (const k of ['stoppedAt', 'memoryBytes', 'memory', 'profile', 'results'] as const) if (r[k] !== undefined) result[k] = r[k] as never;
   return { result, job: r };
 }
 
