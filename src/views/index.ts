@@ -1,2 +1,2 @@
-export { recordedOutput, type OutputChunk } from './logs.js';
+export { formatStamp, recordedOutput, timestampedOutput, type OutputChunk } from './logs.js';
 export { summarizeLog, type LogSummary } from './summary.js';
