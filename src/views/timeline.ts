@@ -1,0 +1,256 @@
+// A recorded process and its tasks as one self-contained HTML page: a lane per process over
+// time, a mark per call coloured by kind, stdout/stderr text, details on hover, zoom and pan.
+// Lanes are placed relative to the first one by their records' times (see the lane zeros
+// below).
+//
+// The page must open fast for a million calls, so the calls are not HTML elements nor JSON
+// objects: each lane's calls are columns (start, duration, call id, kind, result, parameters),
+// each a typed array in base64, drawn on a canvas by the page's script (timeline-page.ts),
+// which aggregates calls that fall into the same pixel. Parameter texts are deduplicated into
+// one string table (a loop of clock reads has one). All of it sits in the page as JSON in a
+// <script type="application/json">, with every `<` escaped so that nothing in it (a guest's
+// output holding `</script>`) can end the element.
+
+import { CALLS, CALL_BY_METHOD, type CallSpec } from '../timemachine/calls.js';
+import { decodeRecord } from '../timemachine/describe.js';
+import { errnoName } from '../system/index.js';
+import { PAGE_SCRIPT, PAGE_STYLE } from './timeline-page.js';
+
+/** Kinds of call, in the order of the rows of a lane. */
+export const KINDS = ['files', 'clock', 'random', 'stdio', 'tasks', 'other'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** One process to draw. */
+export interface LaneInput {
+  id: string;
+  parentId?: string;
+  argv: string[];
+  state: string;
+  exitCode?: number;
+  /** When the process started and ended, ms since the epoch (its record's startTime, endTime). */
+  startMs: number;
+  endMs?: number;
+  /** 0 for the process asked for, 1 for its tasks, ... */
+  depth: number;
+  /** The log's record payloads, or null when the process has no log. */
+  records: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | null;
+}
+
+export interface TimelineOptions {
+  /** Text kept per lane for stdout/stderr/stdin (default 4 MiB of characters); the rest is cut, saying so. */
+  maxTextPerLane?: number;
+  /** Text kept per write (default 2000 characters). */
+  maxTextPerWrite?: number;
+}
+
+interface LaneData {
+  id: string;
+  parentId: string | null;
+  argv: string[];
+  state: string;
+  exitCode: number | null;
+  /** ns from the first lane's zero to this lane's zero (see placeLanes). */
+  offsetNs: number;
+  depth: number;
+  count: number;
+  /** Columns, base64 of: Float64Array start (ns since the lane's start), Float32Array duration (ns),
+   *  Uint8Array call id, Uint8Array kind, Float64Array result (NaN when not a number),
+   *  Uint32Array index of the parameter text in `strings`. */
+  start: string;
+  dur: string;
+  call: string;
+  kind: string;
+  ret: string;
+  args: string;
+  /** Text of stdio calls and of calls whose result is a list: [call index, stream or '', text]. */
+  notes: [number, string, string][];
+  textCut: boolean;
+  hasLog: boolean;
+}
+
+export interface TimelineData {
+  version: 1;
+  title: string;
+  kinds: readonly string[];
+  calls: { name: string; errnoResult: boolean }[];
+  errnos: string[];
+  strings: string[];
+  lanes: LaneData[];
+}
+
+const STDIO_CALLS = new Set(['fdWrite', 'fdRead', 'fdPread', 'fdPwrite'].map((m) => CALL_BY_METHOD.get(m)!.id));
+const WRITE_IDS = new Set(['fdWrite', 'fdPwrite'].map((m) => CALL_BY_METHOD.get(m)!.id));
+const ENVIRON = CALL_BY_METHOD.get('environ')!.id;
+
+function kindOf(c: CallSpec, fd: unknown): number {
+  const w = c.wasi;
+  if (STDIO_CALLS.has(c.id) && typeof fd === 'number' && fd >= 0 && fd <= 2) return 3;
+  if (w.startsWith('wtm.task_')) return 4;
+  if (w === 'random_get') return 2;
+  if (w.startsWith('clock_') || w === 'poll_oneoff') return 1;
+  if (w.startsWith('fd_') || w.startsWith('path_')) return 0;
+  return 5;
+}
+
+/** A typed array that grows. */
+class Column<T extends Float64Array | Float32Array | Uint8Array | Uint32Array> {
+  n = 0;
+  constructor(private a: T, private readonly make: (n: number) => T) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = this.make(this.a.length * 2);
+      b.set(this.a as never);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  base64(): string {
+    return Buffer.from(this.a.buffer, this.a.byteOffset, this.n * this.a.BYTES_PER_ELEMENT).toString('base64');
+  }
+}
+
+function laneLabel(argv: string[]): string {
+  const [first = '', ...rest] = argv;
+  return [first.slice(first.lastIndexOf('/') + 1), ...rest].join(' ');
+}
+
+/** Reads every lane's log into the page's data. */
+export async function timelineData(lanes: LaneInput[], title: string, opts: TimelineOptions = {}): Promise<TimelineData> {
+  const maxText = opts.maxTextPerLane ?? 4 << 20;
+  const maxWrite = opts.maxTextPerWrite ?? 2000;
+  const strings: string[] = [];
+  const stringIds = new Map<string, number>();
+  const intern = (s: string) => {
+    let i = stringIds.get(s);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(s);
+      stringIds.set(s, i);
+    }
+    return i;
+  };
+  const text = new TextDecoder();
+  const out: LaneData[] = [];
+  const zeros: number[] = [];
+  for (const lane of lanes) {
+    const start = new Column(new Float64Array(1024), (n) => new Float64Array(n));
+    const dur = new Column(new Float32Array(1024), (n) => new Float32Array(n));
+    const call = new Column(new Uint8Array(1024), (n) => new Uint8Array(n));
+    const kind = new Column(new Uint8Array(1024), (n) => new Uint8Array(n));
+    const ret = new Column(new Float64Array(1024), (n) => new Float64Array(n));
+    const args = new Column(new Uint32Array(1024), (n) => new Uint32Array(n));
+    const notes: [number, string, string][] = [];
+    let textLeft = maxText;
+    let textCut = false;
+    const note = (i: number, stream: string, s: string) => {
+      if (textLeft <= 0) {
+        textCut = true;
+        return;
+      }
+      let t = s.length > maxWrite ? `${s.slice(0, maxWrite)}…` : s;
+      if (t.length > textLeft) t = `${t.slice(0, textLeft)}…`;
+      textLeft -= t.length;
+      notes.push([i, stream, t]);
+    };
+    let i = 0;
+    let lastEnd = 0;
+    for await (const payload of lane.records ?? []) {
+      const rec = decodeRecord(payload);
+      const c = rec.call;
+      start.push(rec.start);
+      dur.push(rec.duration);
+      lastEnd = Math.max(lastEnd, rec.start + rec.duration);
+      call.push(c.id);
+      const k = kindOf(c, rec.params[0]);
+      kind.push(k);
+      ret.push(typeof rec.ret === 'number' ? rec.ret : NaN);
+      args.push(intern(c.params.length ? formatParams(c, rec.params) : ''));
+      if (Array.isArray(rec.ret)) {
+        // The environment's values may hold secrets: names only, as `wtm describe`.
+        const list = c.id === ENVIRON ? rec.ret.map((e) => e.split('=')[0] + '=…') : rec.ret;
+        note(i, '', JSON.stringify(list));
+      } else if (k === 3) {
+        const fd = rec.params[0] as number;
+        const n = rec.ret;
+        if (n > 0) {
+          const bytes = WRITE_IDS.has(c.id) ? (rec.params[1] as Uint8Array).subarray(0, n) : rec.outputs.subarray(0, n);
+          note(i, fd === 0 ? 'stdin' : fd === 1 ? 'stdout' : 'stderr', text.decode(bytes.subarray(0, maxWrite * 4)));
+        }
+      }
+      i++;
+    }
+    zeros.push(lane.endMs !== undefined && lastEnd > 0 && lane.endMs - lastEnd / 1e6 >= lane.startMs ? lane.endMs - lastEnd / 1e6 : lane.startMs);
+    out.push({
+      id: lane.id, parentId: lane.parentId ?? null, argv: lane.argv, state: lane.state, exitCode: lane.exitCode ?? null,
+      offsetNs: 0, depth: lane.depth, count: i,
+      start: start.base64(), dur: dur.base64(), call: call.base64(), kind: kind.base64(), ret: ret.base64(), args: args.base64(),
+      notes, textCut, hasLog: lane.records !== null,
+    });
+  }
+  // Where each lane's time zero is. A log times its calls from when its recorder started,
+  // which comes after the record's startTime by the module's compilation and the worker's start
+  // (a few ms for a task, hundreds for a main process started by the CLI), and the registry
+  // does not record that moment. A process that ended did so right after its last call
+  // (proc_exit, or the end of _start), so its zero is put that far before its endTime; a
+  // running or never-started process falls back to its startTime.
+  zeros.forEach((z, j) => {
+    out[j]!.offsetNs = Math.round((z - zeros[0]!) * 1e6);
+  });
+  const errnos: string[] = [];
+  for (let e = 0; e <= 76; e++) errnos.push(errnoName(e));
+  return {
+    version: 1, title, kinds: KINDS, calls: CALLS.map((c) => ({ name: c.wasi, errnoResult: c.errnoResult })), errnos, strings, lanes: out,
+  };
+}
+
+/** `fd=1, iovs=6 bytes`: a call's parameters as the timeline shows them. */
+function formatParams(c: CallSpec, params: unknown[]): string {
+  return c.params.map(([name, kind], i) => `${name}=${showParam(kind, params[i])}`).join(', ');
+}
+
+function showParam(kind: string, v: unknown): string {
+  switch (kind) {
+    case 'data': return `${(v as Uint8Array).byteLength} bytes`;
+    case 'sizes': return `${v} bytes`;
+    case 'str': return JSON.stringify(v);
+    case 'subs': return `${(v as unknown[]).length} subscriptions`;
+    default: return String(v);
+  }
+}
+
+/** JSON that can sit inside a <script> element: no `<` at all (so no `</script` nor `<!--`). */
+export function scriptJson(data: unknown): string {
+  return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** The whole page: inline style, data and script; it loads nothing. */
+export function timelineHtml(data: TimelineData): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wtm timeline</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<div id="timeline" data-ready="0">
+  <header>
+    <strong id="title"></strong>
+    <span class="buttons">
+      <button id="zoom-in" title="zoom in (wheel up, +)">+</button>
+      <button id="zoom-out" title="zoom out (wheel down, -)">&minus;</button>
+      <button id="fit" title="show everything (0)">fit</button>
+    </span>
+    <span id="legend"></span>
+    <span id="status"></span>
+  </header>
+  <div id="view"><canvas id="canvas"></canvas><div id="tip" hidden></div></div>
+  <section id="panel"><h2>stdout, stderr and stdin</h2><div id="output"></div></section>
+</div>
+<script type="application/json" id="data">${scriptJson(data)}</script>
+<script>${PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
+}
