@@ -335,6 +335,15 @@ export const PAGE_SCRIPT = String.raw`
   resize();
   fit();
   draw();
+  // For tests and the console: where a call's mark is (CSS px in #view), the view, redraws.
+  window.wtmTimeline = {
+    position: function (li, i) {
+      var L = lanes[li];
+      return { x: LABEL_W + (L.src.offsetNs + L.start[i] - t0) / scale, y: AXIS_H + li * LANE_H - scrollY + HEAD_H + PAD / 2 + L.kind[i] * ROW_H + ROW_H / 2 };
+    },
+    view: function () { return { t0: t0, nsPerPx: scale, scrollY: scrollY }; },
+    lanes: function () { return lanes.map(function (L) { return { id: L.src.id, calls: L.start.length, offsetNs: L.src.offsetNs }; }); }
+  };
   root.dataset.loadMs = (performance.now() - t0load).toFixed(1);
   root.dataset.ready = '1';
 })();
