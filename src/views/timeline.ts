@@ -5,12 +5,16 @@
 //
 // The page must open fast for a million calls, so the calls are not HTML elements nor JSON
 // objects: each lane's calls are columns (start, duration, call id, kind, result, parameters),
-// each a typed array in base64, drawn on a canvas by the page's script (timeline-page.ts),
-// which aggregates calls that fall into the same pixel. Parameter texts are deduplicated into
-// one string table (a loop of clock reads has one). All of it sits in the page as JSON in a
+// typed arrays laid end to end in one binary blob, deflated and put in base64 (the browser
+// inflates it with its own DecompressionStream), drawn on a canvas by the page's script
+// (timeline-page.ts), which aggregates calls that fall into the same pixel. Starts are stored
+// as deltas from the call before and results as deltas from the last result of the same call,
+// so that a loop's columns compress to little. Parameter texts are deduplicated into one
+// string table (a loop of clock reads has one). All of it sits in the page as JSON in a
 // <script type="application/json">, with every `<` escaped so that nothing in it (a guest's
 // output holding `</script>`) can end the element.
 
+import zlib from 'node:zlib';
 import { CALLS, CALL_BY_METHOD, type CallSpec } from '../timemachine/calls.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { errnoName } from '../system/index.js';
@@ -53,15 +57,12 @@ interface LaneData {
   offsetNs: number;
   depth: number;
   count: number;
-  /** Columns, base64 of: Float64Array start (ns since the lane's start), Float32Array duration (ns),
-   *  Uint8Array call id, Uint8Array kind, Float64Array result (NaN when not a number),
-   *  Uint32Array index of the parameter text in `strings`. */
-  start: string;
-  dur: string;
-  call: string;
-  kind: string;
-  ret: string;
-  args: string;
+  /** Where each column is in the inflated blob: [byte offset, element count]. Float64Array
+   *  start (ns since the lane's zero, as deltas from the call before), Float32Array duration (ns),
+   *  Uint8Array call id, Uint8Array kind, Float64Array result (NaN when not a number; else the
+   *  delta from the last numeric result of the same call id), Uint32Array index of the
+   *  parameter text in `strings`. */
+  cols: Record<'start' | 'dur' | 'call' | 'kind' | 'ret' | 'args', [number, number]>;
   /** Text of stdio calls and of calls whose result is a list: [call index, stream or '', text]. */
   notes: [number, string, string][];
   textCut: boolean;
@@ -76,6 +77,8 @@ export interface TimelineData {
   errnos: string[];
   strings: string[];
   lanes: LaneData[];
+  /** Every lane's columns, deflated (raw deflate), in base64. */
+  blob: string;
 }
 
 const STDIO_CALLS = new Set(['fdWrite', 'fdRead', 'fdPread', 'fdPwrite'].map((m) => CALL_BY_METHOD.get(m)!.id));
@@ -104,14 +107,9 @@ class Column<T extends Float64Array | Float32Array | Uint8Array | Uint32Array> {
     }
     this.a[this.n++] = v;
   }
-  base64(): string {
-    return Buffer.from(this.a.buffer, this.a.byteOffset, this.n * this.a.BYTES_PER_ELEMENT).toString('base64');
+  bytes(): Uint8Array {
+    return new Uint8Array(this.a.buffer, this.a.byteOffset, this.n * this.a.BYTES_PER_ELEMENT);
   }
-}
-
-function laneLabel(argv: string[]): string {
-  const [first = '', ...rest] = argv;
-  return [first.slice(first.lastIndexOf('/') + 1), ...rest].join(' ');
 }
 
 /** Reads every lane's log into the page's data. */
@@ -132,6 +130,21 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
   const text = new TextDecoder();
   const out: LaneData[] = [];
   const zeros: number[] = [];
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  /** Appends a column to the blob, 8-byte aligned (a Float64Array needs it). */
+  const place = (col: Column<Float64Array | Float32Array | Uint8Array | Uint32Array>): [number, number] => {
+    const at = size;
+    const b = col.bytes();
+    parts.push(b);
+    size += b.byteLength;
+    const pad = (8 - (size % 8)) % 8;
+    if (pad) {
+      parts.push(new Uint8Array(pad));
+      size += pad;
+    }
+    return [at, col.n];
+  };
   for (const lane of lanes) {
     const start = new Column(new Float64Array(1024), (n) => new Float64Array(n));
     const dur = new Column(new Float32Array(1024), (n) => new Float32Array(n));
@@ -154,17 +167,36 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
     };
     let i = 0;
     let lastEnd = 0;
+    let prevStart = 0;
+    const prevRet = new Float64Array(CALLS.length);
+    // The last parameters of each call and their text's index: a loop repeats them.
+    const lastParams: (unknown[] | null)[] = CALLS.map(() => null);
+    const lastArgs = new Uint32Array(CALLS.length);
     for await (const payload of lane.records ?? []) {
       const rec = decodeRecord(payload);
       const c = rec.call;
-      start.push(rec.start);
+      start.push(rec.start - prevStart);
+      prevStart = rec.start;
       dur.push(rec.duration);
       lastEnd = Math.max(lastEnd, rec.start + rec.duration);
       call.push(c.id);
       const k = kindOf(c, rec.params[0]);
       kind.push(k);
-      ret.push(typeof rec.ret === 'number' ? rec.ret : NaN);
-      args.push(intern(c.params.length ? formatParams(c, rec.params) : ''));
+      if (typeof rec.ret === 'number') {
+        ret.push(rec.ret - prevRet[c.id]!);
+        prevRet[c.id] = rec.ret;
+      } else {
+        ret.push(NaN);
+      }
+      const last = lastParams[c.id];
+      if (last && sameShown(c, last, rec.params)) {
+        args.push(lastArgs[c.id]!);
+      } else {
+        const a = intern(c.params.length ? formatParams(c, rec.params) : '');
+        args.push(a);
+        lastParams[c.id] = rec.params;
+        lastArgs[c.id] = a;
+      }
       if (Array.isArray(rec.ret)) {
         // The environment's values may hold secrets: names only, as `wtm describe`.
         const list = c.id === ENVIRON ? rec.ret.map((e) => e.split('=')[0] + '=…') : rec.ret;
@@ -183,7 +215,7 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
     out.push({
       id: lane.id, parentId: lane.parentId ?? null, argv: lane.argv, state: lane.state, exitCode: lane.exitCode ?? null,
       offsetNs: 0, depth: lane.depth, count: i,
-      start: start.base64(), dur: dur.base64(), call: call.base64(), kind: kind.base64(), ret: ret.base64(), args: args.base64(),
+      cols: { start: place(start), dur: place(dur), call: place(call), kind: place(kind), ret: place(ret), args: place(args) },
       notes, textCut, hasLog: lane.records !== null,
     });
   }
@@ -200,7 +232,25 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
   for (let e = 0; e <= 76; e++) errnos.push(errnoName(e));
   return {
     version: 1, title, kinds: KINDS, calls: CALLS.map((c) => ({ name: c.wasi, errnoResult: c.errnoResult })), errnos, strings, lanes: out,
+    blob: zlib.deflateRawSync(Buffer.concat(parts, size), { level: 6 }).toString('base64'),
   };
+}
+
+/** Would these parameters read the same as those? (Buffers read as their sizes.) */
+function sameShown(c: CallSpec, a: unknown[], b: unknown[]): boolean {
+  for (let i = 0; i < c.params.length; i++) {
+    const kind = c.params[i]![1];
+    const x = a[i];
+    const y = b[i];
+    if (kind === 'data') {
+      if ((x as Uint8Array).byteLength !== (y as Uint8Array).byteLength) return false;
+    } else if (kind === 'subs') {
+      if ((x as unknown[]).length !== (y as unknown[]).length) return false;
+    } else if (x !== y) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** `fd=1, iovs=6 bytes`: a call's parameters as the timeline shows them. */
@@ -221,6 +271,12 @@ function showParam(kind: string, v: unknown): string {
 /** JSON that can sit inside a <script> element: no `<` at all (so no `</script` nor `<!--`). */
 export function scriptJson(data: unknown): string {
   return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** The data as script-safe JSON; the blob (base64: no `<` in it) is added without a scan. */
+function dataJson(data: TimelineData): string {
+  const { blob, ...rest } = data;
+  return `${scriptJson(rest).slice(0, -1)},"blob":"${blob}"}`;
 }
 
 /** The whole page: inline style, data and script; it loads nothing. */
@@ -248,7 +304,7 @@ export function timelineHtml(data: TimelineData): string {
   <div id="view"><canvas id="canvas"></canvas><div id="tip" hidden></div></div>
   <section id="panel"><h2>stdout, stderr and stdin</h2><div id="output"></div></section>
 </div>
-<script type="application/json" id="data">${scriptJson(data)}</script>
+<script type="application/json" id="data">${dataJson(data)}</script>
 <script>${PAGE_SCRIPT}</script>
 </body>
 </html>
