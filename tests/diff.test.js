@@ -85,6 +85,27 @@ test('two runs reading the clock and random bytes differ in clock and random onl
   assert.match(text.stdout, /^ {2}random: +1 of 1 random_get results differ; first #1 \(record 4\): /m);
 });
 
+test('two runs reading a file whose content changed: record 2 (fd_read) differs in its outputs, and only the reads', () => {
+  // views read data.txt: args_get, path_open, fd_read (record 2), fd_close, fd_write "read 6 bytes".
+  const dirs = ['hello\n', 'hellO\n'].map((text) => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-diff-dir-'));
+    fs.writeFileSync(path.join(d, 'data.txt'), text);
+    return d;
+  });
+  const [a, b] = dirs.map((d) => record(['--dir', `${d}:/d:ro`, views, 'read', 'data.txt']));
+  const { status, d } = json([a, b]);
+  assert.equal(status, 1);
+  assert.equal(d.first.record, 2);
+  assert.equal(d.first.what, 'outputs');
+  assert.match(d.first.a.text, /^fd_read\(fd=4, /);
+  assert.match(d.first.a.result, /^6 "hello\\n"$/);
+  assert.match(d.first.b.result, /^6 "hellO\\n"$/);
+  assert.deepEqual([d.reads.a, d.reads.b, d.reads.differ], [1, 1, 1]);
+  assert.deepEqual(d.reads.first.records, [2, 2]);
+  assert.equal(d.differInStep, 1);
+  for (const k of ['clock', 'random', 'environment', 'args', 'stdout', 'stderr', 'exit', 'counts', 'stdin']) assert.equal(d[k], undefined, k);
+});
+
 test('two runs of a guest that does the same every time: no difference, exit 0', () => {
   const a = record([views, 'out']);
   const b = record([views, 'out']);

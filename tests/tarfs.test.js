@@ -15,7 +15,7 @@ const wtm = path.join(root, 'bin/wtm.js');
 const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-test-home-'));
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), `wtm-${prefix}-`));
-const cli = (args) => spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
+const cli = (args) => spawnSync(process.execPath, [wtm, 'run', ...args], { encoding: 'utf8', input: '', timeout: 120000, env: { ...process.env, WTM_HOME: home } });
 
 /** Writes a tar of `entries` to a file; gzip when asked. */
 async function makeTar(file, entries, gzip = false) {
@@ -136,6 +136,7 @@ test('hostile archives end in one clear line, never a hang: a directory entry wi
     assert.equal(r.status, 1, `${path.basename(file)}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.ok(Date.now() - started < 30000, `${path.basename(file)} took ${Date.now() - started} ms`);
+    // Inflating the bomb to its 1 GiB limit takes seconds (more on a loaded machine); a hang never ends.
+    assert.ok(Date.now() - started < 90000, `${path.basename(file)} took ${Date.now() - started} ms`);
   }
 });

@@ -100,7 +100,7 @@ export function render(d: LogDiff, idA: string, idB: string, notes: string[] = [
     lines.push(`no difference in ${d.calls[0]} calls`);
     return lines;
   }
-  const call = (c: ShownCall) => `${c.text} = ${c.result}${c.data ? `  ${c.data}` : ''}`;
+  const call = (c: ShownCall) => (c.result ? `${c.text} = ${c.result}` : c.text);
   if (d.first) {
     const f = d.first;
     lines.push('', `first difference at record ${f.record}: ${f.what === 'A ended' || f.what === 'B ended' ? `${f.what === 'A ended' ? 'A' : 'B'}'s log ends there` : `the ${f.what} differ${f.what === 'call' || f.what === 'result' ? 's' : ''}`}`);

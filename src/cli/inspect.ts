@@ -173,9 +173,9 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
     for await (const c of selected()) {
       let line: string;
       try {
-        line = JSON.stringify({ t_ns: c.t, stream: c.stream, data: utf8.decode(c.data) });
+        line = JSON.stringify({ t_ns: c.start, stream: c.stream, data: utf8.decode(c.data) });
       } catch {
-        line = JSON.stringify({ t_ns: c.t, stream: c.stream, data: Buffer.from(c.data).toString('base64'), base64: true });
+        line = JSON.stringify({ t_ns: c.start, stream: c.stream, data: Buffer.from(c.data).toString('base64'), base64: true });
       }
       writeAll(1, Buffer.from(line + '\n'));
     }

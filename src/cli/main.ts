@@ -11,6 +11,7 @@ import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
 import { timelineCommand, timelineHelp } from './timeline.js';
+import { traceCommand, traceHelp } from './trace.js';
 
 const mainHelp = `wtm: the WebAssembly time machine
 
@@ -23,6 +24,7 @@ Commands:
                          list what the registry holds
   describe ID            show a recorded process: config, timings, calls, log size
   logs ID                print a recorded process's stdout and stderr (-t: with times)
+  trace ID               print every call a recorded process made, decoded (strace-like)
   diff ID1 ID2           compare two recorded runs: the first differing call, then what
                          differed (clock, random, files read, env, output, exit, calls)
   timeline ID            write a self-contained HTML page of a process and its tasks over
@@ -43,6 +45,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   get: { run: getCommand, help: getHelp },
   describe: { run: describeCommand, help: describeHelp },
   logs: { run: logsCommand, help: logsHelp },
+  trace: { run: traceCommand, help: traceHelp },
   diff: { run: diffCommand, help: diffHelp },
   timeline: { run: timelineCommand, help: timelineHelp },
   export: { run: exportCommand, help: exportHelp },

@@ -41,6 +41,8 @@ export class RecordWriter {
   private pos = 0;
   private recordStart = -1;
   private records = 0;
+  /** Where the payload of the last closed record starts. */
+  private lastPayload = 0;
   /** Shared mode (see tail.ts): the buffer is on shared memory, and `committed[0]` is its length after each record. */
   private committed: Int32Array | null = null;
   private onBuffer: ((buf: SharedArrayBuffer) => void) | null = null;
@@ -191,6 +193,7 @@ export class RecordWriter {
     const len = this.pos - start - 1;
     if (len < 128) {
       this.buf[start] = len;
+      this.lastPayload = start + 1;
     } else {
       // Rare: move the payload up to make room for a longer length prefix.
       const size = uvarintSize(len);
@@ -198,8 +201,14 @@ export class RecordWriter {
       this.buf.copyWithin(start + size, start + 1, this.pos);
       putUvarint32(this.buf, start, len);
       this.pos = start + size + len;
+      this.lastPayload = start + size;
     }
     if (this.committed !== null) Atomics.store(this.committed, 0, this.pos);
+  }
+
+  /** The payload of the record closed last (a view, valid until the next write). */
+  lastRecord(): Uint8Array {
+    return this.buf.subarray(this.lastPayload, this.pos);
   }
 
   /** Drops the buffered bytes (and an open record) without copying them. */
@@ -242,12 +251,16 @@ export class RecordWriter {
 /** Reads what RecordWriter wrote. Every read past the end throws LogFormatError. */
 export class RecordReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** Made on the first u64/f64: most records have none, and a reader is made per record. */
+  private dataView: DataView | null = null;
   private pos = 0;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   get offset(): number {
@@ -256,6 +269,11 @@ export class RecordReader {
 
   get atEnd(): boolean {
     return this.pos >= this.buf.length;
+  }
+
+  /** Bytes in the reader's input. */
+  get length(): number {
+    return this.buf.length;
   }
 
   u8(): number {

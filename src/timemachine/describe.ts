@@ -1,6 +1,6 @@
 import { errnoName } from '../system/index.js';
-import { CALLS, readNum, readParam, succeeded, type CallSpec } from './calls.js';
-import { RecordReader } from './codec.js';
+import { CALLS, decodeOutput, errnoOf, readParam, readResult, type CallSpec } from './calls.js';
+import { LogFormatError, RecordReader } from './codec.js';
 
 /** One record decoded for reading (views, errors): not for the hot path. */
 export interface DecodedCall {
@@ -8,30 +8,31 @@ export interface DecodedCall {
   /** ns since the process started. */
   start: number;
   duration: number;
+  /** The parameters in table order, named by `call.params[i][0]` ('data' as bytes, 'sizes' as a size). */
   params: unknown[];
   /** The return value (a count/fd/offset, `-errno`, or an errno), or the strings of args/environ. */
   ret: number | string[];
-  /** The payload bytes after the result: the call's recorded outputs. */
-  outputs: Uint8Array;
+  /** 0 when the call succeeded, else its WASI errno, whatever the call's convention. */
+  errno: number;
+  /**
+   * The call's output when it succeeded, named `call.outName`: filled → Uint8Array,
+   * random → Uint8Array, filestat/fdstat → the struct, string/result → string, dirents →
+   * Dirent[], events → Event[], recv → { data, roflags }; undefined otherwise.
+   */
+  out: unknown;
 }
 
 export function decodeRecord(payload: Uint8Array): DecodedCall {
   const r = new RecordReader(payload);
   const id = r.u8();
   const call = CALLS[id];
-  if (call === undefined) throw new Error(`unknown call id ${id}`);
+  if (call === undefined) throw new LogFormatError(`unknown call id ${id} (a log from a newer wtm?)`);
   const start = r.uvarint();
   const duration = r.uvarint();
   const params = call.params.map(([, kind]) => readParam(r, kind));
-  let ret: number | string[];
-  if (call.out === 'strings') {
-    const n = r.uvarint();
-    ret = [];
-    for (let i = 0; i < n; i++) ret.push(r.string());
-  } else {
-    ret = readNum(r);
-  }
-  return { call, start, duration, params, ret, outputs: r.bytesAt(r.offset, payload.byteLength) };
+  const ret = readResult(r, call);
+  const out = decodeOutput(r, call, params, ret);
+  return { call, start, duration, params, ret, errno: errnoOf(call, ret), out };
 }
 
 function show(kind: string, v: unknown): string {
@@ -44,17 +45,16 @@ function show(kind: string, v: unknown): string {
   return String(v);
 }
 
-/** `fd_write(fd=1, iovs=12 bytes)`: a call as it reads in errors and traces. */
+/** `fd_write(fd=1, iovs=12 bytes)`: a call as it reads in errors. */
 export function formatCall(c: CallSpec, args: ArrayLike<unknown>): string {
   const parts = c.params.map(([name, kind], i) => `${name}=${show(kind, args[i])}`);
   return `${c.wasi}(${parts.join(', ')})`;
 }
 
-/** `errno=NOENT`, `12`, or `errno=SUCCESS`: a result as it reads in traces. */
+/** `errno=NOENT`, `12`, or `errno=SUCCESS`: a result as it reads in errors. */
 export function formatResult(c: CallSpec, ret: number | string[]): string {
   if (Array.isArray(ret)) return JSON.stringify(ret);
-  if (c.errnoResult) return `errno=${errnoName(ret)}`;
-  return ret < 0 ? `errno=${errnoName(-ret)}` : String(ret);
+  const errno = errnoOf(c, ret);
+  if (c.result === 'errno' || errno !== 0) return `errno=${errnoName(errno)}`;
+  return String(ret);
 }
-
-export { succeeded };

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Dirent, Event, Fdstat, Filestat, Out, System, TaskHost } from '../system/index.js';
-import {
-  CALLS, succeeded, writeDirents, writeEvents, writeFdstat, writeFilestat, writeNum, writeParam,
-  type CallSpec,
-} from './calls.js';
+import type { System, TaskHost } from '../system/index.js';
+import { CALLS, writeParam, writeResult, type CallSpec } from './calls.js';
 import type { LogWriter } from './format.js';
+
+/** Called with each record's payload as soon as it is written (a view: use it at once). */
+export type RecordListener = (payload: Uint8Array, index: number) => void;
 
 /**
  * A System that records every call of the System it wraps: the call, its parameters, its
@@ -12,12 +12,14 @@ import type { LogWriter } from './format.js';
  * process started, monotonic). Records go to a LogWriter, which batches, compresses and
  * checksums them. Replay needs nothing else.
  *
- * Record layout: u8 call id, uvarint start, uvarint duration, the parameters (calls.ts),
- * the result (tagged number), then the call's outputs when it succeeded.
+ * Record layout: u8 call id, uvarint start, uvarint duration, the parameters, the result and
+ * the call's output when it succeeded (calls.ts: writeParam, writeResult).
  */
 export class Recorder {
   private readonly t0 = performance.now();
-  constructor(readonly inner: System & TaskHost, readonly log: LogWriter) {}
+  private recorded = 0;
+  /** `onRecord` sees each record as it is written (live trace). */
+  constructor(readonly inner: System & TaskHost, readonly log: LogWriter, private readonly onRecord?: RecordListener) {}
 
   /** Seals the buffered records into a batch (on exit, trap and proc_exit). */
   flush(): void {
@@ -38,59 +40,23 @@ export class Recorder {
     w.uvarint(Math.round((now - start) * 1e6));
     const params = c.params;
     for (let i = 0; i < params.length; i++) writeParam(w, params[i]![1], args[i]);
-    if (c.out === 'strings') {
-      const list = ret as readonly string[];
-      w.uvarint(list.length);
-      for (const s of list) w.string(s);
-    } else {
-      const r = ret as number;
-      writeNum(w, r);
-      if (succeeded(c, r)) writeOutputs(w, c, args, r);
-    }
+    writeResult(w, c, args, ret);
     w.endRecord();
+    if (this.onRecord !== undefined) this.onRecord(w.lastRecord(), this.recorded);
+    this.recorded++;
     this.log.maybeFlush();
   }
 }
 
-function writeOutputs(w: LogWriter['records'], c: CallSpec, args: ArrayLike<unknown>, ret: number): void {
-  const last = args[c.params.length];
-  switch (c.out) {
-    case 'none': return;
-    case 'filled': writeFilled(w, args[1] as Uint8Array[], ret); return;
-    case 'recv':
-      writeFilled(w, args[1] as Uint8Array[], ret);
-      w.uvarint((args[3] as Out<number>).value);
-      return;
-    case 'random': w.raw(args[0] as Uint8Array); return;
-    case 'filestat': writeFilestat(w, last as Filestat); return;
-    case 'fdstat': writeFdstat(w, last as Fdstat); return;
-    case 'string': case 'result': w.string((last as Out<string>).value); return;
-    case 'dirents': writeDirents(w, (last as Out<readonly Dirent[]>).value, args[2] as number); return;
-    case 'events': writeEvents(w, last as Event[], ret); return;
-    case 'strings': return;
-  }
-}
-
-/** The first `n` bytes of the buffers, in order: what a read put into guest memory. */
-function writeFilled(w: LogWriter['records'], bufs: Uint8Array[], n: number): void {
-  let left = n;
-  for (let i = 0; i < bufs.length && left > 0; i++) {
-    const b = bufs[i]!;
-    const take = Math.min(left, b.byteLength);
-    w.raw(take === b.byteLength ? b : b.subarray(0, take));
-    left -= take;
-  }
-}
-
-// One method per System call, each the same three steps: call, record, return. The table in
-// calls.ts says how each is encoded; proc_exit is recorded (and flushed) before it unwinds.
+// One method per System call, each the same three steps: call, record, return. A call that
+// does not return (proc_exit) is recorded, and the log flushed, before it unwinds.
 for (const c of CALLS) {
   const method = c.method;
-  (Recorder.prototype as unknown as Record<string, unknown>)[method] = c.method === 'procExit'
-    ? function (this: Recorder, code: number): never {
-      this.record(c, [code], 0, performance.now());
+  (Recorder.prototype as unknown as Record<string, unknown>)[method] = c.result === 'exit'
+    ? function (this: Recorder, ...args: unknown[]): never {
+      this.record(c, args, 0, performance.now());
       this.flush();
-      return this.inner.procExit(code);
+      return (this.inner as unknown as Record<string, (...a: unknown[]) => never>)[method]!(...args);
     }
     : function (this: Recorder, ...args: unknown[]): unknown {
       const start = performance.now();

@@ -1,10 +1,10 @@
-import { ProcExit, type Dirent, type Event, type Fdstat, type Filestat, type Out, type System, type TaskHost } from '../system/index.js';
+import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import {
-  CALLS, readDirents, readEvents, readFdstat, readFilestat, readNum, readParam, succeeded, writeParam,
-  type CallSpec,
+  applyOutput, CALLS, forEachWritten, readParam, readResult, stdioStream, writeParam, type CallSpec,
 } from './calls.js';
 import { RecordReader, RecordWriter } from './codec.js';
 import { formatCall } from './describe.js';
+import type { RecordListener } from './recorder.js';
 
 /** The guest did something other than what the log recorded: replay cannot go on. */
 export class ReplayDivergence extends Error {}
@@ -41,6 +41,8 @@ export class Replayer {
     private readonly given: { args: readonly string[]; env: readonly string[] },
     private readonly output: ReplayOutput,
     private readonly cut: () => string | undefined = () => undefined,
+    /** Sees each record once the guest's call matched it (live trace, --until). */
+    private readonly onRecord?: RecordListener,
   ) {}
 
   /** Records consumed so far. */
@@ -98,67 +100,23 @@ export class Replayer {
   /** Replays a call: matches it, then hands back its recorded result and outputs. */
   replay(c: CallSpec, args: unknown[]): unknown {
     const r = this.next(c, args);
-    if (c.out === 'strings') {
-      const n = r.uvarint();
-      const list: string[] = [];
-      for (let i = 0; i < n; i++) list.push(r.string());
+    const ret = readResult(r, c);
+    if (typeof ret !== 'number') {
       const given = c.method === 'args' ? this.given.args : this.given.env;
-      if (list.length !== given.length || list.some((s, i) => s !== given[i])) {
-        throw new ReplayDivergence(`replay diverged at record ${this.index - 1}: ${c.wasi}: the log has ${JSON.stringify(list)} but the replay was given ${JSON.stringify(given)}`);
+      if (ret.length !== given.length || ret.some((s, i) => s !== given[i])) {
+        throw new ReplayDivergence(`replay diverged at record ${this.index - 1}: ${c.wasi}: the log has ${JSON.stringify(ret)} but the replay was given ${JSON.stringify(given)}`);
       }
-      return list;
-    }
-    const ret = readNum(r);
-    if (succeeded(c, ret)) readOutputs(r, c, args, ret);
-    if (c.method === 'fdWrite' && ret > 0) {
-      const fd = args[0] as number;
-      if (fd === 1 || fd === 2) {
-        // Each buffer as it is (views of guest memory, not copies): outputs write or copy at once.
-        let left = ret;
-        for (const b of args[1] as Uint8Array[]) {
-          if (left <= 0) break;
-          if (b.byteLength === 0) continue;
-          const chunk = b.byteLength <= left ? b : b.subarray(0, left);
-          if (fd === 1) this.output.stdout(chunk);
-          else this.output.stderr(chunk);
-          left -= b.byteLength;
-        }
+    } else {
+      applyOutput(r, c, args, ret);
+      const stream = stdioStream(c, args[0]);
+      // Each buffer as it is (views of guest memory, not copies): outputs write or copy at once.
+      if (stream !== undefined) {
+        const out = this.output;
+        forEachWritten(args[1] as Uint8Array[], ret, stream === 'stdout' ? (b) => out.stdout(b) : (b) => out.stderr(b));
       }
     }
+    if (this.onRecord !== undefined) this.onRecord(r.bytesAt(0, r.length), this.index - 1);
     return ret;
-  }
-}
-
-function readOutputs(r: RecordReader, c: CallSpec, args: unknown[], ret: number): void {
-  const last = args[c.params.length];
-  switch (c.out) {
-    case 'none': case 'strings': return;
-    case 'filled': fill(r, args[1] as Uint8Array[], ret); return;
-    case 'recv':
-      fill(r, args[1] as Uint8Array[], ret);
-      (args[3] as Out<number>).value = r.uvarint();
-      return;
-    case 'random': {
-      const buf = args[0] as Uint8Array;
-      buf.set(r.raw(buf.byteLength));
-      return;
-    }
-    case 'filestat': readFilestat(r, last as Filestat); return;
-    case 'fdstat': readFdstat(r, last as Fdstat); return;
-    case 'string': case 'result': (last as Out<string>).value = r.string(); return;
-    case 'dirents': (last as Out<readonly Dirent[]>).value = readDirents(r); return;
-    case 'events': readEvents(r, ret, last as Event[]); return;
-  }
-}
-
-/** Copies `n` recorded bytes into the guest's buffers, in order. */
-function fill(r: RecordReader, bufs: Uint8Array[], n: number): void {
-  let left = n;
-  for (let i = 0; i < bufs.length && left > 0; i++) {
-    const b = bufs[i]!;
-    const take = Math.min(left, b.byteLength);
-    b.set(r.raw(take));
-    left -= take;
   }
 }
 
@@ -169,7 +127,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 for (const c of CALLS) {
-  (Replayer.prototype as unknown as Record<string, unknown>)[c.method] = c.method === 'procExit'
+  (Replayer.prototype as unknown as Record<string, unknown>)[c.method] = c.result === 'exit'
     ? function (this: Replayer, code: number): never {
       this.replay(c, [code]);
       throw new ProcExit(code);

@@ -11,8 +11,10 @@
 // by kind. That is exact for runs that differ only in values, and honest (counts and first
 // examples) for runs that took different paths.
 
-import { CALLS, CALL_BY_METHOD, type CallSpec } from '../timemachine/calls.js';
-import { decodeRecord, formatCall, formatResult, type DecodedCall } from '../timemachine/describe.js';
+import { errnoName } from '../system/index.js';
+import { CALLS, CALL_BY_METHOD, forEachWritten, type CallSpec } from '../timemachine/calls.js';
+import { decodeRecord, type DecodedCall } from '../timemachine/describe.js';
+import { escapeBytes, formatArgs, formatOutcome } from '../timemachine/trace-format.js';
 
 export interface DiffSide {
   /** The log's record payloads, in order. */
@@ -32,12 +34,10 @@ export interface DiffOptions {
 export interface ShownCall {
   record: number;
   call: string;
-  /** `fd_write(fd=1, iovs=6 bytes)` */
+  /** `fd_write(fd=1, iovs="alpha\n")`, as `wtm trace` shows it */
   text: string;
-  /** `6`, `errno=NOENT`, `["a","b"]` */
+  /** `6`, `NOENT`, `5 "bytes read"`, `["a", "b"]`, as `wtm trace` shows it (empty for proc_exit) */
   result: string;
-  /** What the call read or wrote, when it carries bytes (an excerpt, JSON-quoted), or the strings it returned. */
-  data?: string;
 }
 
 export interface FirstDifference {
@@ -139,10 +139,9 @@ function equalValue(x: unknown, y: unknown): boolean {
   return x === y;
 }
 
-/** Up to `max` bytes as a JSON string, `…` marking a cut. */
+/** Up to `max` bytes as `wtm trace` quotes them, `…` marking a cut. */
 export function excerpt(bytes: Uint8Array, max = 60): string {
-  const s = JSON.stringify(Buffer.from(bytes.subarray(0, max)).toString('utf8'));
-  return bytes.length > max ? `${s}…` : s;
+  return escapeBytes(bytes, max);
 }
 
 function hex(bytes: Uint8Array, max = 16): string {
@@ -153,16 +152,14 @@ function hideValues(list: string[]): string[] {
   return list.map((e) => (e.includes('=') ? `${e.slice(0, e.indexOf('='))}=…` : e));
 }
 
+/** Bytes shown of a buffer (written, read) in the first difference. */
+const SHOW_WIDTH = 48;
+
 function show(rec: DecodedCall, record: number, showEnv: boolean): ShownCall {
   const c = rec.call;
-  let ret = rec.ret;
-  if (c.id === ENVIRON && !showEnv && Array.isArray(ret)) ret = hideValues(ret);
-  const s: ShownCall = { record, call: c.wasi, text: formatCall(c, rec.params), result: formatResult(c, ret) };
-  const dataParam = c.params.findIndex(([, kind]) => kind === 'data');
-  if (dataParam >= 0) s.data = excerpt(rec.params[dataParam] as Uint8Array);
-  else if ((c.out === 'filled' || c.out === 'recv') && rec.outputs.length) s.data = excerpt(rec.outputs);
-  else if (c.out === 'random' && rec.outputs.length) s.data = hex(rec.outputs);
-  return s;
+  if (c.id === ENVIRON && !showEnv && Array.isArray(rec.ret)) rec = { ...rec, ret: hideValues(rec.ret) };
+  const outcome = formatOutcome(rec, { width: SHOW_WIDTH });
+  return { record, call: c.wasi, text: `${c.wasi}(${formatArgs(rec, { width: SHOW_WIDTH })})`, result: outcome.replace(/^= /, '') };
 }
 
 function whatDiffers(a: DecodedCall, b: DecodedCall): FirstDifference['what'] {
@@ -322,27 +319,26 @@ export async function diffLogs(a: DiffSide, b: DiffSide, opts: DiffOptions = {})
     idCounts[side]![id]!++;
     if (id !== CLOCK && id !== RANDOM && id !== READ && id !== PREAD && id !== WRITE && id !== ENVIRON && id !== ARGS) return;
     const rec = decodeRecord(p);
-    const ok = typeof rec.ret === 'number' ? (rec.call.errnoResult ? rec.ret === 0 : rec.ret >= 0) : true;
+    const ok = rec.errno === 0;
     switch (id) {
       case CLOCK:
-        clock.push(side, rec.ret, record, formatResult(rec.call, rec.ret));
+        clock.push(side, rec.ret, record, ok ? String(rec.ret) : errnoName(rec.errno));
         break;
       case RANDOM: {
-        const bytes = ok ? rec.outputs : new Uint8Array(0);
-        random.push(side, bytes, record, hex(bytes));
+        const bytes = ok ? rec.out as Uint8Array : new Uint8Array(0);
+        random.push(side, ok ? bytes : rec.errno, record, ok ? hex(bytes) : errnoName(rec.errno));
         break;
       }
       case READ: case PREAD: {
-        const bytes = ok ? rec.outputs : new Uint8Array(0);
         const fd = rec.params[0] as number;
-        const shown = ok ? `fd ${fd}: ${excerpt(bytes)}` : `fd ${fd}: ${formatResult(rec.call, rec.ret)}`;
-        (fd === 0 ? stdin : reads).push(side, ok ? bytes : rec.ret, record, shown);
+        const bytes = ok ? rec.out as Uint8Array : null;
+        const shown = bytes ? `fd ${fd}: ${excerpt(bytes)}` : `fd ${fd}: ${errnoName(rec.errno)}`;
+        (fd === 0 ? stdin : reads).push(side, bytes ?? rec.errno, record, shown);
         break;
       }
       case WRITE: {
         const fd = rec.params[0] as number;
-        const w = rec.ret as number;
-        if ((fd === 1 || fd === 2) && w > 0) out[fd === 1 ? 'stdout' : 'stderr'].push(side, (rec.params[1] as Uint8Array).subarray(0, w), record);
+        if ((fd === 1 || fd === 2) && ok) forEachWritten(rec.params[1] as Uint8Array, rec.ret as number, (data) => out[fd === 1 ? 'stdout' : 'stderr'].push(side, data, record));
         break;
       }
       case ENVIRON:

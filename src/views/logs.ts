@@ -1,4 +1,4 @@
-import { CALL_BY_METHOD } from '../timemachine/calls.js';
+import { CALL_BY_METHOD, forEachWritten, stdioStream } from '../timemachine/calls.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { LogStream } from '../timemachine/stream.js';
 
@@ -7,8 +7,8 @@ const FD_WRITE_ID = CALL_BY_METHOD.get('fdWrite')!.id;
 export interface OutputChunk {
   stream: 'stdout' | 'stderr';
   data: Uint8Array;
-  /** When the write started: ns since the process started (the record's start). */
-  t: number;
+  /** ns since the process started: when the write began. */
+  start: number;
 }
 
 /**
@@ -23,11 +23,11 @@ export async function* recordedOutput(log: LogStream | Uint8Array): AsyncGenerat
     // Only fd_write is decoded: the call id is the payload's first byte.
     if (payload[0] !== FD_WRITE_ID) continue;
     const rec = decodeRecord(payload);
-    const fd = rec.params[0] as number;
-    const n = rec.ret as number;
-    if ((fd !== 1 && fd !== 2) || n <= 0) continue;
-    const data = rec.params[1] as Uint8Array;
-    yield { stream: fd === 1 ? 'stdout' : 'stderr', data: data.subarray(0, n), t: rec.start };
+    const stream = stdioStream(rec.call, rec.params[0]);
+    if (stream === undefined || rec.errno !== 0) continue;
+    const chunks: Uint8Array[] = [];
+    forEachWritten(rec.params[1] as Uint8Array, rec.ret as number, (data) => chunks.push(data));
+    for (const data of chunks) yield { stream, data, start: rec.start };
   }
 }
 
@@ -45,7 +45,7 @@ export function formatStamp(ns: number): string {
 export async function* timestampedOutput(chunks: AsyncIterable<OutputChunk>): AsyncGenerator<OutputChunk> {
   const open = { stdout: false, stderr: false };
   for await (const c of chunks) {
-    const stamp = Buffer.from(formatStamp(c.t));
+    const stamp = Buffer.from(formatStamp(c.start));
     const parts: Uint8Array[] = [];
     let from = 0;
     while (from < c.data.length) {
@@ -56,6 +56,6 @@ export async function* timestampedOutput(chunks: AsyncIterable<OutputChunk>): As
       open[c.stream] = nl < 0;
       from = end;
     }
-    yield { stream: c.stream, t: c.t, data: Buffer.concat(parts) };
+    yield { stream: c.stream, start: c.start, data: Buffer.concat(parts) };
   }
 }

@@ -28,7 +28,7 @@ export async function summarizeLog(log: LogStream | Uint8Array): Promise<LogSumm
     const e = by.get(name) ?? { call: name, count: 0, errors: 0, totalNs: 0 };
     e.count++;
     e.totalNs += rec.duration;
-    if (typeof rec.ret === 'number' && (rec.call.errnoResult ? rec.ret !== 0 : rec.ret < 0)) e.errors++;
+    if (rec.errno !== 0) e.errors++;
     by.set(name, e);
   }
   return {

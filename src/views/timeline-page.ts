@@ -64,11 +64,13 @@ export const PAGE_SCRIPT = String.raw`
     if (a < 1e9) return (ns / 1e6).toFixed(a < 1e7 ? 3 : 2) + ' ms';
     return (ns / 1e9).toFixed(3) + ' s';
   }
+  // As wtm trace: an errno by name (SUCCESS for 0 when the result is an errno), else the value.
   function fmtRet(c, r) {
     if (r !== r) return '';
-    var spec = data.calls[c];
-    if (spec.errnoResult) return 'errno=' + (data.errnos[r] || r);
-    return r < 0 ? 'errno=' + (data.errnos[-r] || -r) : String(r);
+    var kind = data.calls[c].result;
+    if (kind === 'exit') return '';
+    if (kind === 'errno') return r === 0 ? '0' : (data.errnos[r] || String(r));
+    return r < 0 ? (data.errnos[-r] || String(-r)) : String(r);
   }
 
   // The columns: one deflated blob, inflated by the browser itself (nothing is fetched).
@@ -296,7 +298,7 @@ export const PAGE_SCRIPT = String.raw`
 
   function describe(L, c) {
     var spec = data.calls[L.call[c]], nt = L.notes.get(c);
-    var lines = [spec.name + '(' + data.strings[L.args[c]] + ')' + (L.ret[c] === L.ret[c] ? ' = ' + fmtRet(L.call[c], L.ret[c]) : '')];
+    var lines = [spec.name + '(' + data.strings[L.args[c]] + ')' + (fmtRet(L.call[c], L.ret[c]) ? ' = ' + fmtRet(L.call[c], L.ret[c]) : '')];
     lines.push('record ' + c + ' · ' + data.kinds[L.kind[c]] + ' · lane ' + L.src.id.slice(0, 8));
     lines.push('at ' + fmtNs(L.start[c]) + ' in its process' + (L.src.offsetNs ? ' (' + fmtNs(L.src.offsetNs + L.start[c]) + ' on the timeline)' : '') + ', took ' + fmtNs(L.dur[c]));
     if (nt) lines.push((nt[1] ? nt[1] + ': ' : '') + (nt[2].length > 600 ? nt[2].slice(0, 600) + '…' : nt[2]));

@@ -16,7 +16,8 @@
 
 import zlib from 'node:zlib';
 import { CALLS, CALL_BY_METHOD, type CallSpec } from '../timemachine/calls.js';
-import { decodeRecord } from '../timemachine/describe.js';
+import { decodeRecord, type DecodedCall } from '../timemachine/describe.js';
+import { formatArgs } from '../timemachine/trace-format.js';
 import { errnoName } from '../system/index.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from './timeline-page.js';
 
@@ -73,7 +74,8 @@ export interface TimelineData {
   version: 1;
   title: string;
   kinds: readonly string[];
-  calls: { name: string; errnoResult: boolean }[];
+  /** By call id: its WASI name and what its return value is (calls.ts ResultKind). */
+  calls: { name: string; result: string }[];
   errnos: string[];
   strings: string[];
   lanes: LaneData[];
@@ -192,7 +194,7 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
       if (last && sameShown(c, last, rec.params)) {
         args.push(lastArgs[c.id]!);
       } else {
-        const a = intern(c.params.length ? formatParams(c, rec.params) : '');
+        const a = intern(c.params.length ? formatParams(rec) : '');
         args.push(a);
         lastParams[c.id] = rec.params;
         lastArgs[c.id] = a;
@@ -204,8 +206,8 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
       } else if (k === 3) {
         const fd = rec.params[0] as number;
         const n = rec.ret;
-        if (n > 0) {
-          const bytes = WRITE_IDS.has(c.id) ? (rec.params[1] as Uint8Array).subarray(0, n) : rec.outputs.subarray(0, n);
+        if (rec.errno === 0 && n > 0) {
+          const bytes = WRITE_IDS.has(c.id) ? (rec.params[1] as Uint8Array).subarray(0, n) : rec.out instanceof Uint8Array ? rec.out : new Uint8Array(0);
           note(i, fd === 0 ? 'stdin' : fd === 1 ? 'stdout' : 'stderr', text.decode(bytes.subarray(0, maxWrite * 4)));
         }
       }
@@ -231,7 +233,7 @@ export async function timelineData(lanes: LaneInput[], title: string, opts: Time
   const errnos: string[] = [];
   for (let e = 0; e <= 76; e++) errnos.push(errnoName(e));
   return {
-    version: 1, title, kinds: KINDS, calls: CALLS.map((c) => ({ name: c.wasi, errnoResult: c.errnoResult })), errnos, strings, lanes: out,
+    version: 1, title, kinds: KINDS, calls: CALLS.map((c) => ({ name: c.wasi, result: c.result })), errnos, strings, lanes: out,
     blob: zlib.deflateRawSync(Buffer.concat(parts, size), { level: 6 }).toString('base64'),
   };
 }
@@ -253,20 +255,21 @@ function sameShown(c: CallSpec, a: unknown[], b: unknown[]): boolean {
   return true;
 }
 
-/** `fd=1, iovs=6 bytes`: a call's parameters as the timeline shows them. */
-function formatParams(c: CallSpec, params: unknown[]): string {
-  return c.params.map(([name, kind], i) => `${name}=${showParam(kind, params[i])}`).join(', ');
+/**
+ * A call's parameters as `wtm trace` shows them, but a buffer written as its size only
+ * (`iovs=64 bytes`): a loop writing different bytes then still has one text (what stdio
+ * writes hold is shown from the notes).
+ */
+function formatParams(rec: DecodedCall): string {
+  const c = rec.call;
+  const at = c.params.findIndex(([, kind]) => kind === 'data');
+  if (at < 0) return formatArgs(rec);
+  const params = rec.params.slice();
+  params[at] = EMPTY;
+  const [name] = c.params[at]!;
+  return formatArgs({ ...rec, params }).replace(`${name}=""`, `${name}=${(rec.params[at] as Uint8Array).byteLength} bytes`);
 }
-
-function showParam(kind: string, v: unknown): string {
-  switch (kind) {
-    case 'data': return `${(v as Uint8Array).byteLength} bytes`;
-    case 'sizes': return `${v} bytes`;
-    case 'str': return JSON.stringify(v);
-    case 'subs': return `${(v as unknown[]).length} subscriptions`;
-    default: return String(v);
-  }
-}
+const EMPTY = new Uint8Array(0);
 
 /** JSON that can sit inside a <script> element: no `<` at all (so no `</script` nor `<!--`). */
 export function scriptJson(data: unknown): string {
