@@ -67,7 +67,10 @@ async function run(ids: [string, string], format: string, context: number, showE
   const reg = await openRegistry(p);
   const sides = await Promise.all(ids.map((given) => side(reg, given)));
   const [a, b] = sides as [Side, Side];
-  const d = await diffLogs({ records: a.log.records(), process: a.rec }, { records: b.log.records(), process: b.rec }, { context, showEnv });
+  const batches = async function* (log: LogStream) {
+    for await (const b of log.batches()) yield b.records;
+  };
+  const d = await diffLogs({ records: batches(a.log), process: a.rec }, { records: batches(b.log), process: b.rec }, { context, showEnv });
   const cut = sides.flatMap((s, i) => (s.log.truncated ? [`the log of ${'AB'[i]} (${s.id}) is cut short after ${s.log.recordCount} calls: compared as far as it goes`] : []));
   if (format === 'json') {
     printData({ a: a.id, b: b.id, ...d, notes: cut }, 'json');

@@ -17,8 +17,8 @@ import { decodeRecord, type DecodedCall } from '../timemachine/describe.js';
 import { escapeBytes, formatArgs, formatOutcome } from '../timemachine/trace-format.js';
 
 export interface DiffSide {
-  /** The log's record payloads, in order. */
-  records: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** The log's record payloads, in order, one at a time or a batch (an array) at a time. */
+  records: AsyncIterable<Uint8Array | readonly Uint8Array[]> | Iterable<Uint8Array | readonly Uint8Array[]>;
   /** What the registry says about the process (absent fields are not compared). */
   process?: { moduleDigest?: string; state?: string; exitCode?: number };
 }
@@ -182,7 +182,8 @@ class Sequence {
     const index = this.n[side]++;
     const other = this.queue[1 - side]!;
     if (other.length === 0) {
-      this.queue[side]!.push({ v, record, shown });
+      // Copied: it may outlive its batch's memory.
+      this.queue[side]!.push({ v: v instanceof Uint8Array ? v.slice() : v, record, shown });
       return;
     }
     const o = other.shift()!;
@@ -241,7 +242,7 @@ class ByteStreams {
       if (n === o.data.length) other.shift();
       else other[0] = { data: o.data.subarray(n), record: o.record };
     }
-    if (at < data.length) this.queue[side]!.push({ data: data.subarray(at), record });
+    if (at < data.length) this.queue[side]!.push({ data: data.slice(at), record }); // a copy: it may outlive its batch
   }
 
   private see(x: number): void {
@@ -289,15 +290,41 @@ function envDiff(a: string[], b: string[], showEnv: boolean): EnvDiff | undefine
   return d;
 }
 
-async function* iterate(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  yield* src as AsyncIterable<Uint8Array>;
+/** Records one by one, awaiting only when a batch is used up (not once per record). */
+class Cursor {
+  private buf: readonly Uint8Array[] = [];
+  private i = 0;
+  private ended = false;
+  private readonly it: AsyncIterator<Uint8Array | readonly Uint8Array[]>;
+
+  constructor(src: DiffSide['records']) {
+    this.it = (async function* () {
+      yield* src as AsyncIterable<Uint8Array | readonly Uint8Array[]>;
+    })();
+  }
+
+  /** The next record, or null at the end; a promise only when the next batch must be read. */
+  next(): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.i < this.buf.length) return this.buf[this.i++]!;
+    if (this.ended) return null;
+    return this.it.next().then((r) => {
+      if (r.done) {
+        this.ended = true;
+        return null;
+      }
+      this.buf = r.value instanceof Uint8Array ? [r.value] : r.value;
+      this.i = 0;
+      return this.next();
+    });
+  }
 }
 
 /** Compares two recorded runs (see the top of this file). */
 export async function diffLogs(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): Promise<LogDiff> {
   const context = opts.context ?? 3;
   const showEnv = opts.showEnv ?? false;
-  const its = [iterate(a.records), iterate(b.records)];
+  const ca = new Cursor(a.records);
+  const cb = new Cursor(b.records);
   const recent: Uint8Array[] = [];
   let first: FirstDifference | null = null;
   let differInStep = 0;
@@ -310,7 +337,6 @@ export async function diffLogs(a: DiffSide, b: DiffSide, opts: DiffOptions = {})
   const out = { stdout: new ByteStreams(), stderr: new ByteStreams() };
   const env: (string[] | null)[] = [null, null];
   const args: (string[] | null)[] = [null, null];
-  const done = [false, false];
 
   // Only the kinds the summary looks at are decoded; the rest is counted by call id.
   const idCounts = [new Float64Array(CALLS.length), new Float64Array(CALLS.length)];
@@ -350,12 +376,12 @@ export async function diffLogs(a: DiffSide, b: DiffSide, opts: DiffOptions = {})
     }
   };
 
-  for (let i = 0; !done[0] || !done[1]; i++) {
-    const [ra, rb] = await Promise.all(its.map((it, s) => (done[s] ? { done: true, value: undefined } : it.next())));
-    const pa = ra!.done ? null : ra!.value as Uint8Array;
-    const pb = rb!.done ? null : rb!.value as Uint8Array;
-    if (!pa) done[0] = true;
-    if (!pb) done[1] = true;
+  for (let i = 0; ; i++) {
+    let pa = ca.next();
+    if (pa instanceof Promise) pa = await pa;
+    let pb = cb.next();
+    if (pb instanceof Promise) pb = await pb;
+    if (!pa && !pb) break;
     if (pa) { n[0]++; take(0, pa, i); }
     if (pb) { n[1]++; take(1, pb, i); }
     if (pa && pb) {
