@@ -5,7 +5,7 @@ import { parseFlags, UsageError, type Parsed } from './args.js';
 import { formatBytes, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
-export const imageHelp = `Usage: wtm image import PATH | pull REF [--insecure] | ls [-o text|json|yaml] | rm NAME
+export const imageHelp = `Usage: wtm image import PATH | pull REF [--insecure] | ls [-q] [-o text|json|yaml] | rm NAME
 
 Manages OCI images in the registry.
   import PATH   an OCI image layout directory, an OCI archive (tar) or a 'docker save' archive.
@@ -24,6 +24,7 @@ Flags:
   --name NAME             the name to store an imported or pulled image under (default:
                           the name the source gives it)
   --insecure              pull over plain HTTP (loopback registries only)
+  -q, --quiet             ls: the names only, one a line
   -o, --output FORMAT     text (default), json or yaml
 ${registryHelp}`;
 
@@ -34,7 +35,7 @@ export function layersDir(p: Parsed): string {
 }
 
 export async function imageCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, { ...registryFlag, name: { value: true }, insecure: { value: false }, o: { value: true }, output: { value: true }, help: { value: false }, h: { value: false } });
+  const p = parseFlags(argv, { ...registryFlag, name: { value: true }, insecure: { value: false }, q: { value: false }, quiet: { value: false }, o: { value: true }, output: { value: true }, help: { value: false }, h: { value: false } });
   if (p.flags.has('help') || p.flags.has('h') || p.positionals.length === 0) {
     process.stdout.write(imageHelp + '\n');
     return p.positionals.length === 0 && !p.flags.has('help') && !p.flags.has('h') ? 2 : 0;
@@ -72,6 +73,10 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
     case 'ls': case 'list': {
       const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
       const list = await listImages(registry);
+      if (p.flags.has('q') || p.flags.has('quiet')) {
+        process.stdout.write(list.map((r) => `${r.name}\n`).join(''));
+        return 0;
+      }
       if (format !== 'text') {
         printData(list, format);
         return 0;
@@ -91,6 +96,6 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown image command '${verb}' (import, ls, rm)`);
+      throw new UsageError(`unknown image command '${verb}' (import, pull, ls, rm)`);
   }
 }

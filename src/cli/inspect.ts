@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ProcessRecord } from '../registry/index.js';
 import { logCutReason, type Registry } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
@@ -10,37 +11,57 @@ import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
 const common = { ...registryFlag, help: { value: false }, h: { value: false } };
 const withOutput = { ...common, o: { value: true }, output: { value: true } };
+const getFlags = { ...withOutput, q: { value: false }, quiet: { value: false } };
 
-export const getHelp = `Usage: wtm get processes|tasks|modules|configs|logs [-o text|json|yaml]
+export const getHelp = `Usage: wtm get processes|tasks|modules|configs|logs [ID...] [-q] [-o text|json|yaml]
 
 Lists what the registry holds: recorded processes (newest first, each task under the process
 that started it), tasks (processes started by another, with state and timings), modules (by
-sha256), process configurations, and logs (with their sizes).
+sha256), process configurations, and logs (with their sizes). 'get processes ID' shows that
+process and its tasks (ID may be a unique prefix). Long commands are cut to the terminal's
+width when stdout is a terminal.
 
 Flags:
+  -q, --quiet             print the ids (digests) only, one a line
   -o, --output FORMAT     text (a table, default), json or yaml
 ${registryHelp}`;
 
 export async function getCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, withOutput);
+  const p = parseFlags(argv, getFlags);
   if (p.flags.has('help') || p.flags.has('h')) return help(getHelp);
   const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
+  const quiet = p.flags.has('q') || p.flags.has('quiet');
   const what = p.positionals[0];
+  const ids = p.positionals.slice(1);
+  if (ids.length && what !== 'processes' && what !== 'process' && what !== 'ps') throw new UsageError(`IDs are taken by 'get processes' only (not ${what})`);
   const reg = await openRegistry(p);
+  const ids1 = (list: { id: string }[]) => process.stdout.write(list.map((r) => r.id).join('\n') + (list.length ? '\n' : ''));
   switch (what) {
     case 'processes': case 'process': case 'ps': {
-      const list = await listProcesses(reg);
+      let list = await listProcesses(reg);
+      if (ids.length) {
+        // Each named process with the tasks below it.
+        const keep = new Set<string>();
+        for (const id of ids) keep.add(await reg.resolveProcessId(id));
+        for (let grew = true; grew;) {
+          grew = false;
+          for (const r of list) if (r.parentId && keep.has(r.parentId) && !keep.has(r.id)) grew = !!keep.add(r.id);
+        }
+        list = list.filter((r) => keep.has(r.id));
+      }
+      if (quiet) return done(void ids1(list));
       if (format !== 'text') return done(printData(list, format));
       // As a tree: each task under the process that started it.
       printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], processTree(list).map(({ r, depth }) => [
         '  '.repeat(depth) + (depth ? '└ ' : '') + r.id, r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
         r.endTime ? formatDuration(Date.parse(r.endTime) - Date.parse(r.startTime)) : '-',
         r.calls === undefined ? '-' : String(r.calls), formatBytes(r.logBytes), r.argv.join(' '),
-      ]));
+      ]), { fitLast: true });
       return 0;
     }
     case 'tasks': case 'task': {
       const list = (await listProcesses(reg)).filter((r) => r.parentId);
+      if (quiet) return done(void ids1(list));
       if (format !== 'text') return done(printData(list, format));
       printTable(['ID', 'PARENT', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'COMMAND'], list.map((r) => [
         r.id, r.parentId!.slice(0, 8), taskState(r), r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
@@ -50,12 +71,14 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
     }
     case 'modules': case 'module': {
       const list = await reg.listModules();
+      if (quiet) return done(void ids1(list.map((id) => ({ id }))));
       if (format !== 'text') return done(printData(list, format));
       printTable(['DIGEST'], list.map((d) => [d]));
       return 0;
     }
     case 'configs': case 'config': {
       const list = await reg.listConfigs();
+      if (quiet) return done(void ids1(list.map((id) => ({ id }))));
       if (format !== 'text') return done(printData(list, format));
       printTable(['DIGEST'], list.map((d) => [d]));
       return 0;
@@ -113,7 +136,13 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     const mounts = config.mounts as { host: string; guest: string; readonly?: boolean }[];
     const names = envNames(config.env as string[]);
     // Names only: the values (tokens too) are stored in the registry, never shown here.
-    lines.push(`Env:       ${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? ' (values stored in the registry, not shown)' : ''}`);
+    const fromHost = Array.isArray(config.hostEnv) ? (config.hostEnv as string[]).filter((n) => names.includes(n)).length : 0;
+    const withheldEnv = Array.isArray(config.withheldEnv) ? (config.withheldEnv as string[]) : [];
+    lines.push(`Env:       ${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? ' (values stored in the registry, not shown)' : ''}${fromHost ? `, ${fromHost} inherited from the host` : ''}`);
+    if (withheldEnv.length) {
+      lines.push(`           values withheld by the export (${withheldEnv.length}):`);
+      for (let i = 0; i < withheldEnv.length; i += 8) lines.push(`             ${withheldEnv.slice(i, i + 8).join(' ')}`);
+    }
     for (let i = 0; i < names.length; i += 8) lines.push(`           ${names.slice(i, i + 8).join(' ')}`);
     lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
   }
@@ -193,21 +222,31 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-export const exportHelp = `Usage: wtm export ID FILE
+export const exportHelp = `Usage: wtm export [--with-host-env] ID FILE|-
 
 Writes one self-contained file holding a recorded process: its record, config, module and
-log. 'wtm import FILE' on another machine makes it replayable there.
+log. 'wtm import FILE' on another machine makes it replayable there. FILE '-' writes it to
+stdout (not to a terminal).
+
+The values of the environment variables the run inherited from the host (a token in your
+shell, say) are left out (NAME= in the config and in the log's environ_get records): the file
+goes to someone else. A replay of such a file stops at environ_get, naming the variables
+withheld. Variables given with --env NAME=VALUE are kept. What the guest itself wrote (its
+output, files) is exported as written.
 
 Flags:
+  --with-host-env         keep the values inherited from the host too
 ${registryHelp}`;
 
 export async function exportCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, common);
+  const p = parseFlags(argv, { ...common, 'with-host-env': { value: false } });
   if (p.flags.has('help') || p.flags.has('h')) return help(exportHelp);
   if (p.positionals.length !== 2) throw new UsageError('wtm export needs a process ID and a FILE');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const file = p.positionals[1]!;
+  if (file === '-') return exportToStdout(reg, id, p.flags.has('with-host-env'));
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${file} is a directory: give the file to write, e.g. ${path.join(file, `${id.slice(0, 8)}.wtm`)}`);
   const tmp = `${file}.tmp-${process.pid}`;
   // Written as it is read (the log is never held whole), then renamed into place: a failed
   // check (a corrupt module, config or log batch) leaves no file behind.
@@ -218,8 +257,9 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   } catch (e) {
     throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  const withheld: string[] = [];
   try {
-    for await (const chunk of reg.exportStream(id)) {
+    for await (const chunk of reg.exportStream(id, { withHostEnv: p.flags.has('with-host-env'), withheld })) {
       for (let off = 0; off < chunk.byteLength;) off += fs.writeSync(fd, chunk, off);
       bytes += chunk.byteLength;
     }
@@ -235,6 +275,21 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw e;
   }
   process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes)})\n`);
+  if (withheld.length) {
+    const shown = withheld.length > 6 ? `${withheld.slice(0, 6).join(', ')} and ${withheld.length - 6} more` : withheld.join(', ');
+    process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host (${shown}); --with-host-env keeps them\n`);
+  }
+  return 0;
+}
+
+/** `export ID -`: the file on stdout (never to a terminal), for a pipe (`| ssh host wtm import -`). */
+async function exportToStdout(reg: Registry, id: string, withHostEnv: boolean): Promise<number> {
+  if (process.stdout.isTTY) throw new UserError('refusing to write an export file to a terminal: redirect stdout, or give a FILE');
+  const withheld: string[] = [];
+  for await (const chunk of reg.exportStream(id, { withHostEnv, withheld })) {
+    if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', r));
+  }
+  if (withheld.length) process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host; --with-host-env keeps them\n`);
   return 0;
 }
 

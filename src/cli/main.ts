@@ -1,5 +1,6 @@
-import { UserError } from '../runtime/index.js';
-import { UsageError } from './args.js';
+import { UserError, WTM_VERSION } from '../runtime/index.js';
+import { closest, UsageError } from './args.js';
+import { completionCommand, completionHelp } from './completion.js';
 import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
@@ -16,6 +17,7 @@ import { traceCommand, traceHelp } from './trace.js';
 const mainHelp = `wtm: the WebAssembly time machine
 
 Usage: wtm COMMAND [flags]
+       wtm MODULE.wasm [ARGS...]   (the same as wtm run MODULE.wasm ARGS...)
 
 Commands:
   run MODULE [ARGS...]   run a WASI command module in a sandbox (recorded by default)
@@ -33,9 +35,13 @@ Commands:
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories); -r with their tasks
   gc                     free what no record names (orphan modules, logs, layers, leftovers)
-  image import|ls|rm     manage OCI images (layouts, OCI archives, docker save archives)
+  image import|pull|ls|rm
+                         manage OCI images (layouts, OCI archives, docker save archives, registries)
+  version                print wtm's version (also --version)
+  completion bash|zsh    print a shell completion script
 
-The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR.
+The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR, before or after
+the command's name (as does -o, the output format, where a command has one).
 
 Run 'wtm COMMAND --help' for a command's flags.`;
 
@@ -53,30 +59,55 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   rm: { run: rmCommand, help: rmHelp },
   gc: { run: gcCommand, help: gcHelp },
   image: { run: imageCommand, help: imageHelp },
+  completion: { run: async (argv) => completionCommand(argv, Object.fromEntries(Object.entries(commands).map(([n, c]) => [n, c.help]))), help: completionHelp },
 };
 
 /** The CLI: returns the process exit code; bad input gives one line on stderr, never a stack. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // Global flags may come before the command (`wtm --registry DIR get processes`): they are
+  // handed to the command first.
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length && /^(--registry|-o|--output)(=.*)?$/.test(argv[i]!)) {
+    globals.push(argv[i]!);
+    if (!argv[i]!.includes('=') && i + 1 < argv.length) globals.push(argv[++i]!);
+    i++;
+  }
+  if (globals.length) {
+    if (i >= argv.length) {
+      process.stderr.write(`wtm: ${globals[0]} needs a command after it (try 'wtm --help')\n`);
+      return 2;
+    }
+    return main([argv[i]!, ...globals, ...argv.slice(i + 1)]);
+  }
+  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
     process.stdout.write((topic && commands[topic] ? commands[topic].help : mainHelp) + '\n');
     return 0;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`wtm ${WTM_VERSION} (node ${process.versions.node}, v8 ${process.versions.v8})\n`);
+    return 0;
+  }
+  // `wtm hello.wasm ARGS`: run a module without saying run, as wasmtime does.
+  if (name.endsWith('.wasm') && commands[name] === undefined) return main(['run', ...argv]);
   const cmd = commands[name];
   if (cmd === undefined) {
-    process.stderr.write(`wtm: unknown command '${name}' (try 'wtm --help')\n`);
+    const near = closest(name, Object.keys(commands));
+    process.stderr.write(`wtm: unknown command '${name}'${near ? ` (did you mean 'wtm ${near}'?)` : ` (try 'wtm --help')`}\n`);
     return 2;
   }
   try {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`wtm ${name}: ${e.message} (try 'wtm ${name} --help')\n`);
+      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)} (try 'wtm ${name} --help')\n`);
       return 2;
     }
     if (e instanceof UserError) {
-      process.stderr.write(`wtm ${name}: ${e.message}\n`);
+      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)}\n`);
       return 1;
     }
     // Anything else (a registry or log error) is still one line; WTM_DEBUG=1 shows the stack.
@@ -84,4 +115,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }
+}
+
+/** `wtm run needs a MODULE` under `wtm run:` reads `wtm run: needs a MODULE`: the prefix once. */
+function withoutPrefix(message: string, command: string): string {
+  return message.startsWith(`wtm ${command} `) ? message.slice(`wtm ${command} `.length) : message;
+}
+
+let pipeWatched = false;
+/** `wtm get processes | head`: a reader that stops early ends the output, not with a stack trace. */
+function quietOnClosedPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
 }

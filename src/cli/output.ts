@@ -19,10 +19,15 @@ export function printData(data: unknown, format: 'json' | 'yaml'): void {
   else process.stdout.write((require('yaml') as typeof import('yaml')).stringify(plain));
 }
 
-/** Prints rows as an aligned text table with a header. */
-export function printTable(headers: string[], rows: string[][]): void {
+/**
+ * Prints rows as an aligned text table with a header. `fitLast`: on a terminal, the last
+ * column (a command line) is cut to the terminal's width, ending in `…`.
+ */
+export function printTable(headers: string[], rows: string[][], opts: { fitLast?: boolean } = {}): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const columns = opts.fitLast && process.stdout.isTTY ? process.stdout.columns : undefined;
+  const fit = (line: string) => (columns !== undefined && line.length > columns ? line.slice(0, Math.max(1, columns - 1)) + '…' : line);
+  const line = (cells: string[]) => fit(cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
   process.stdout.write([line(headers), ...rows.map(line)].join('\n') + '\n');
 }
 

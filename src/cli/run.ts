@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
-import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TreeEvent } from '../runtime/index.js';
+import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
 import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
@@ -25,13 +25,16 @@ when wtm ends). When the main process ends, tasks it left queued or running are 
 
 By default the process is trusted: it sees the host's / and environment, and relative paths
 resolve against the current directory (see docs/sandbox.md for how wasi-libc maps them).
+The environment is recorded with the run, in your private registry; 'wtm export' leaves out
+the values of the variables inherited from the host unless given --with-host-env.
 
 Flags:
   --dir HOST:GUEST[:ro]   mount the host directory HOST at GUEST in the guest's tree
                           (repeatable; :ro makes it read-only). --dir HOST:/ replaces the
                           host's root. HOST may be a .tar or .tar.gz archive: it is mounted
                           read-only, in memory, never unpacked to disk.
-  --env KEY=VALUE         set an environment variable (repeatable)
+  --env NAME=VALUE        set an environment variable (repeatable); --env NAME passes the
+                          host's value of NAME (also with --no-host)
   --no-host               untrusted: see only --dir mounts and --env variables
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
@@ -48,6 +51,14 @@ Flags:
                           task too (default 1024, as Linux's ulimit -n); past it, MFILE
                           (--max-open-files is the same)
   --no-record             do not record the run (nor its tasks)
+  -T, --trace             print each call of the guest to stderr as it happens, one line
+                          per call in the format of 'wtm trace' (time since start, record
+                          number, call with arguments by name, result or errno name, output,
+                          duration), in order with the guest's own stderr; works with
+                          --no-record. Lines of tasks start with the task's id (8 chars);
+                          the main process's lines have no prefix
+  --trace-width N         bytes of each buffer a trace line shows (default 32; 0: all);
+                          implies -T
 ${registryHelp}
   -h, --help              show this help
 
@@ -75,6 +86,13 @@ export function parseDir(spec: string): MountConfig {
     s = s.slice(0, -3);
   } else if (s.endsWith(':rw')) {
     s = s.slice(0, -3);
+  } else {
+    // HOST:GUEST:MODE with a mode that is neither: say which modes exist.
+    const parts = s.split(':');
+    const mode = parts.at(-1)!;
+    if (parts.length >= 3 && /^[a-z]{1,3}$/.test(mode) && parts.at(-2)!.startsWith('/')) {
+      throw new UsageError(`--dir ${spec}: unknown mount mode '${mode}' (ro: read-only, rw: read-write, the default)`);
+    }
   }
   const colon = s.lastIndexOf(':');
   if (colon <= 0 || colon === s.length - 1) throw new UsageError(`--dir ${spec}: expected HOST:GUEST[:ro], e.g. --dir ./data:/data`);
@@ -99,6 +117,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'max-fds': { value: true },
     timeout: { value: true },
     'max-memory': { value: true },
+    T: { value: false },
+    trace: { value: false },
+    'trace-width': { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -115,18 +136,32 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.push(`${k}=${v}`);
     env.push(`PWD=${process.cwd()}`);
   }
+  // Names whose values come from the host: withheld from exports unless --with-host-env.
+  const hostEnv = new Set(noHost ? [] : env.map((e) => e.slice(0, e.indexOf('='))));
+  const envFlags: string[] = [];
   for (const e of p.flags.get('env') ?? []) {
     const eq = e.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--env ${e}: expected KEY=VALUE`);
-    const key = e.slice(0, eq + 1);
-    const at = env.findIndex((x) => x.startsWith(key));
+    if (eq === 0 || e === '') throw new UsageError(`--env ${e}: expected NAME=VALUE, or NAME to pass the host's value`);
+    const name = eq < 0 ? e : e.slice(0, eq);
+    let entry = e;
+    if (eq < 0) {
+      // --env NAME: the host's value of that one variable (none if the host has none).
+      const v = process.env[name];
+      if (v === undefined) continue;
+      entry = `${name}=${v}`;
+      hostEnv.add(name);
+    } else {
+      hostEnv.delete(name);
+    }
+    const at = env.findIndex((x) => x.startsWith(`${name}=`));
     if (at >= 0) env.splice(at, 1);
-    env.push(e);
+    env.push(entry);
+    envFlags.push(entry);
   }
   const limits = {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
-  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory') };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p) };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -140,7 +175,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
   const stopSignals = handleSignals(runtime);
   try {
-    return await runMain(runtime, image, module, p.rest, env, noHost, p.flags.get('env') ?? [], mounts, registry, onTaskEvent, bounds);
+    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, bounds);
   } finally {
     stopSignals();
     if (image) closeMountHandles(image.root);
@@ -184,23 +219,25 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
+    ...(bounds.trace !== undefined ? { trace: bounds.trace } : {}),
   };
   const result = await runtime.run(image ? {
     ...limits,
     // An image is untrusted like a task: its own tree, its env, then --env and --dir on top.
     module: image.module, argv0: image.argv0, args: [...image.args, ...rest],
     env: [...image.env.filter((e) => !env.some((x) => x.split('=')[0] === e.split('=')[0])), ...(noHost ? env : envFlags), `PWD=${image.workingDir}`],
-    mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
+    hostEnv, mounts: [image.root, ...mounts], workingDir: image.workingDir, preopens: image.preopens, hostAccess: false, onTaskEvent,
   } : {
     ...limits,
     module,
     args: rest,
     argv0: module,
     env,
+    hostEnv,
     mounts,
     hostAccess: !noHost,
     stdin: 'inherit',
@@ -246,6 +283,15 @@ export function sizeFlag(p: Parsed, name: string): number | undefined {
   const bytes = m ? Math.floor(Number(m[1]) * unit) : NaN;
   if (!(bytes >= 65536 && bytes <= 2 ** 32)) throw new UsageError(`--${name} ${v}: expected a size from 64K to 4G, e.g. 512M`);
   return bytes;
+}
+
+/** -T/--trace and --trace-width N (which implies it): the live trace asked for, or undefined. */
+export function traceFlag(p: Parsed): TraceOptions | undefined {
+  const w = p.flags.get('trace-width')?.[0];
+  if (w === undefined) return p.flags.has('T') || p.flags.has('trace') ? {} : undefined;
+  const width = Number(w);
+  if (!(Number.isInteger(width) && width >= 0)) throw new UsageError(`--trace-width ${w}: expected a whole number of bytes >= 0 (0: all)`);
+  return { width };
 }
 
 /** A whole number >= 1 given as --NAME N, or undefined. */

@@ -31,7 +31,8 @@ Flags:
   --fd N                  only calls on fd N (and the call that returned it)
   --path PREFIX           only calls on guest paths under PREFIX (and on fds opened from them)
   --errors                only calls that failed
-  --from N, --to M        only records N to M (inclusive)
+  --from N                only records from N on
+  --to M                  only records up to M (inclusive)
   --tasks                 interleave the calls of the process's tasks (and theirs) by time,
                           each line starting with its process id (first 8 characters) and
                           timed from the first process's start (across processes to ~1 ms)

@@ -8,7 +8,8 @@ import { LocalStore } from './local.js';
 import { checkProcessRecord, cleanRecord, UUID_V4_RE, type NewProcess, type ProcessPatch, type ProcessRecord } from './process.js';
 import type { ObjectStore } from './store.js';
 import { currentOwner, ownerAlive } from './liveness.js';
-import { checkLogChunks } from '../timemachine/stream.js';
+import { checkLogChunks, LogStream } from '../timemachine/stream.js';
+import { withholdEnvInLog, withholdValues } from '../timemachine/withhold.js';
 
 /*
  * What the registry keeps in its ObjectStore:
@@ -297,21 +298,51 @@ export class Registry {
    * one line, and the consumer drops what it wrote). The log is streamed, never held whole; a
    * log still growing is taken up to its size when the export began.
    */
-  async *exportStream(id: string): AsyncGenerator<Uint8Array> {
-    const rec = await this.getProcess(id);
+  /**
+   * The export file of a process, as chunks. The values of the environment variables the run
+   * inherited from the host (its config's `hostEnv`) are withheld (`NAME=`) from the config and
+   * from every environ_get record of the log, unless `withHostEnv`; the config then names them
+   * in `withheldEnv`, and a replay that reaches environ_get says so. `withheld` (when given)
+   * receives the names withheld.
+   */
+  async *exportStream(id: string, opts: { withHostEnv?: boolean; withheld?: string[] } = {}): AsyncGenerator<Uint8Array> {
+    let rec = await this.getProcess(id);
     if (!rec) throw new Error(`no process ${id}`);
     const module = await this.getModule(rec.moduleDigest);
     if (!module) throw new Error(`cannot export process ${id}: its module ${rec.moduleDigest} is missing from the registry`);
-    const config = await this.getConfig(rec.configDigest);
+    let config = await this.getConfig(rec.configDigest) as Record<string, unknown> | null;
     if (!config) throw new Error(`cannot export process ${id}: its config ${rec.configDigest} is missing from the registry`);
-    const configText = canonicalJson(config);
+    let configText = canonicalJson(config);
     const configDigest = sha256Hex(configText);
     if (configDigest !== rec.configDigest) throw new Error(`config sha256:${rec.configDigest} is corrupt: it hashes to sha256:${configDigest}`);
     const logLength = await this.logSize(id);
-    const stream = logLength > 0 ? await this.streamLog(id) : null;
-    const log = stream ? prefixErrors(checkLogChunks(takeBytes(stream, logLength)), `cannot export process ${id}: `) : (async function* () {})();
+    const logOf = async () => {
+      const stream = logLength > 0 ? await this.streamLog(id) : null;
+      return stream ? prefixErrors(checkLogChunks(takeBytes(stream, logLength)), `cannot export process ${id}: `) : (async function* () {})();
+    };
+    const hostEnv = Array.isArray(config.hostEnv) ? (config.hostEnv as string[]) : [];
+    const env = Array.isArray(config.env) ? (config.env as string[]) : [];
+    const names = new Set(hostEnv.filter((n) => env.some((e) => e.startsWith(`${n}=`) && e.length > n.length + 1)));
+    let log: AsyncIterable<Uint8Array> | null = null;
+    let length = logLength;
+    if (!opts.withHostEnv && names.size > 0) {
+      config = { ...config, env: withholdValues(env, names), withheldEnv: [...names] };
+      configText = canonicalJson(config);
+      rec = { ...rec, configDigest: sha256Hex(configText) };
+      opts.withheld?.push(...names);
+      if (logLength > 0) {
+        // The length goes before the log in the file: measured by a first pass, deterministic.
+        const state = { changed: false };
+        let n = 0;
+        for await (const chunk of withholdEnvInLog(new LogStream(await logOf()), names, state)) n += chunk.byteLength;
+        if (state.changed) {
+          length = n;
+          log = withholdEnvInLog(new LogStream(await logOf()), names, { changed: false });
+        }
+      }
+    }
     const enc = new TextEncoder();
-    yield* encodeArchive({ record: enc.encode(JSON.stringify(rec)), config: enc.encode(configText), module, logLength, log });
+    yield* encodeArchive({ record: enc.encode(JSON.stringify(rec)), config: enc.encode(configText), module, logLength: length, log: log ?? await logOf() });
   }
 
   /** The export file of a process in memory (see exportStream, which a big log needs). */

@@ -36,6 +36,27 @@ export interface PreopenConfig {
 }
 
 export type StdinConfig = 'inherit' | 'null' | Uint8Array;
+
+/** Live trace (wtm run -T): what a caller asks for. */
+export interface TraceOptions {
+  /** Bytes of each buffer shown before it is cut (default 32; 0: all). */
+  width?: number;
+}
+
+/**
+ * Live trace of one process: each call, as soon as it is recorded (or replayed), becomes a
+ * line of `formatTraceLine` (the format of `wtm trace`), written synchronously from the worker.
+ */
+export interface TraceConfig extends TraceOptions {
+  /** Prefix of each line (a task's short id); none for a main process. */
+  process?: string;
+  /**
+   * Where the lines go. 'stderr' (default): where the guest's own stderr goes, so the two
+   * interleave in call order (the host's fd 2 when inherited, the piped stderr, or nowhere
+   * with 'null'). 'host': the host's fd 2 (tasks, whose stderr is captured in their result).
+   */
+  to?: 'stderr' | 'host';
+}
 export type OutputConfig = 'inherit' | 'pipe' | 'null';
 
 /**
@@ -67,6 +88,10 @@ export interface ProcessConfig {
    * its end then stops replay with "the log ends here (WHY)". Absent: the run ended cleanly.
    */
   replayCut?: string;
+  /** Replay: variables whose values an export withheld; environ_get then stops the replay, naming them. */
+  withheldEnv?: string[];
+  /** Trace every call live (off: no per-call work at all). */
+  trace?: TraceConfig;
 }
 
 /** What a worker reports when the process has ended. */
@@ -89,6 +114,10 @@ export interface StoredConfig {
   preopens: PreopenConfig[];
   stdin: 'inherit' | 'null' | 'bytes';
   wtmVersion: string;
+  /** Names of the variables inherited from the host (withheld from exports by default). */
+  hostEnv?: string[];
+  /** In an export: the variables whose values were withheld (stored as `NAME=`). */
+  withheldEnv?: string[];
   /** Task limits, when the process was a task. */
   timeoutMs?: number | null;
   memoryLimitBytes?: number | null;

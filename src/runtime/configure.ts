@@ -50,6 +50,7 @@ export function configureRun(opts: RunOptions): ProcessConfig {
     stdout: opts.stdout ?? 'inherit',
     stderr: opts.stderr ?? 'inherit',
     record: false,
+    ...(opts.trace ? { trace: { ...opts.trace } } : {}),
   };
 }
 

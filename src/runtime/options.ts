@@ -1,6 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import type { ProcessState } from '../registry/process.js';
-import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig } from './config.js';
+import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig, TraceOptions } from './config.js';
 import type { TreeEvent } from './tree.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
@@ -13,6 +13,11 @@ export interface RunOptions {
   argv0?: string;
   /** Environment variables (`KEY=value` strings or an object). */
   env?: string[] | Record<string, string>;
+  /**
+   * Names of the variables of `env` whose values came from the host's environment (the CLI
+   * passes its own): kept in the stored config, so `export` can withhold their values.
+   */
+  hostEnv?: readonly string[];
   /** Host directories placed in the guest's tree, each also a preopen. */
   mounts?: MountConfig[];
   /**
@@ -48,6 +53,13 @@ export interface RunOptions {
    * ended leaving tasks that were then cancelled (the CLI prints one line for each).
    */
   onTaskEvent?: (e: TreeEvent) => void;
+  /**
+   * Trace every call live (wtm run -T): one line per call, as `wtm trace` prints it, written
+   * where the guest's stderr goes, in order with it. Tasks the process starts are traced too,
+   * each line prefixed with the task's short id, on the host's stderr (only when this
+   * process's stderr is 'inherit'). Works without recording.
+   */
+  trace?: TraceOptions;
 }
 
 /** What to replay: a recorded process of a registry. */
@@ -57,6 +69,8 @@ export interface ReplayOptions {
   processId: string;
   stdout?: OutputConfig;
   stderr?: OutputConfig;
+  /** Trace every replayed call live (wtm replay -T), as RunOptions.trace. */
+  trace?: TraceOptions;
 }
 
 export interface RunResult {

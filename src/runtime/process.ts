@@ -8,12 +8,14 @@ import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import { wtmImports } from '../abi/wtm.js';
 import { GuestTasks, type TaskChannel, type TaskMessage } from './guest-tasks.js';
 import { LogFormatError } from '../timemachine/codec.js';
-import { LogWriter } from '../timemachine/format.js';
+import { Codec, LogWriter } from '../timemachine/format.js';
+import { decodeRecord } from '../timemachine/describe.js';
+import { formatTraceLine } from '../timemachine/trace-format.js';
 import { LogFileReader } from '../timemachine/stream.js';
-import { Recorder } from '../timemachine/recorder.js';
+import { Recorder, type RecordListener } from '../timemachine/recorder.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
-import type { ExitReport, OutputConfig, ProcessConfig } from './config.js';
+import type { ExitReport, OutputConfig, ProcessConfig, TraceConfig } from './config.js';
 
 /** Exit code of a process that trapped (as a SIGABRT would give, like wasmtime). */
 export const TRAP_EXIT_CODE = 134;
@@ -25,6 +27,23 @@ function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
   if (cfg === 'pipe') return new SinkStdio((chunk) => post({ stream: fd === 1 ? 'stdout' : 'stderr', chunk }));
   return new SinkStdio(() => {});
+}
+
+/**
+ * The live trace of a process (config.trace): each record decoded and formatted at once (the
+ * payload is a view), and written synchronously, so that the lines and the guest's own output
+ * keep the order of the calls. Undefined when tracing is off: the recorder then does nothing
+ * more per call.
+ */
+export function traceListener(trace: TraceConfig | undefined, stderr: OutputConfig, post: Post): RecordListener | undefined {
+  if (trace === undefined) return undefined;
+  // A sink of its own, but the same stream as the guest's stderr: the host's fd 2, or the
+  // starter's stderr messages, in order with the guest's own writes.
+  const sink = output(trace.to === 'host' ? 'inherit' : stderr, 2, post);
+  const o = { ...(trace.width !== undefined ? { width: trace.width } : {}), ...(trace.process !== undefined ? { process: trace.process } : {}) };
+  return (payload, index) => {
+    sink.pwrite(Buffer.from(formatTraceLine(decodeRecord(payload), index, o) + '\n'), 0, false);
+  };
 }
 
 /** Archives a config mounts, loaded (in memory) before the sandbox is made: guest path -> file system. */
@@ -128,11 +147,17 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     sys.setTaskHost(new GuestTasks(sys, tasks, post, config.processId));
   }
   try {
-    if (!config.record) return runGuest(module, sys);
+    const onRecord = traceListener(config.trace, config.stderr, post);
+    if (!config.record) {
+      if (onRecord === undefined) return runGuest(module, sys);
+      // Traced but not recorded: records are made for the trace, and their batches dropped.
+      const traced = new Recorder(sys, new LogWriter(() => {}, { codec: Codec.None }), onRecord);
+      return runGuest(module, traced);
+    }
     // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
     // when this worker is stopped, or wtm killed, between two batches.
     const log = new LogWriter((chunk) => post({ log: chunk }), { tail: new TailPublisher((tail) => post({ tail })) });
-    const recorder = new Recorder(sys, log);
+    const recorder = new Recorder(sys, log, onRecord);
     const report = runGuest(module, recorder);
     recorder.flush();
     return { ...report, calls: recorder.calls };
@@ -154,10 +179,10 @@ function replayProcess(module: WebAssembly.Module, config: ProcessConfig, post: 
   const stdout = output(config.stdout, 1, post);
   const stderr = output(config.stderr, 2, post);
   const records = reader.records();
-  const replayer = new Replayer(records, config, {
+  const replayer = new Replayer(records, { args: config.args, env: config.env, withheldEnv: config.withheldEnv }, {
     stdout: (c) => void stdout.pwrite(c, 0, false),
     stderr: (c) => void stderr.pwrite(c, 0, false),
-  }, () => config.replayCut ?? (reader.truncated ? 'the run was interrupted' : undefined));
+  }, () => config.replayCut ?? (reader.truncated ? 'the run was interrupted' : undefined), traceListener(config.trace, config.stderr, post));
   let report: ExitReport;
   try {
     report = runGuest(module, replayer);

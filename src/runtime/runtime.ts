@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { logCutReason, wtmVersion } from '../registry/registry.js';
 import { LocalStore } from '../registry/local.js';
-import { storedConfig, type ProcessConfig, type StoredConfig } from './config.js';
+import { storedConfig, type ProcessConfig, type StoredConfig, type TraceOptions } from './config.js';
 import { configureRun, UserError } from './configure.js';
 import type { ReplayOptions, RunOptions, RunResult, RuntimeOptions } from './options.js';
 import { openMountHandles } from './handles.js';
@@ -59,6 +59,7 @@ export class Runtime {
       pool: this.pool, tasksDir: this.tasksDir, registry: options.registry,
       outputLimit: options.outputLimit ?? 1 << 20, wtmVersion: WTM_VERSION,
       guestTasks: (id) => this.sink.serverFor(id),
+      traceOf: (id) => this.sink.at(id)?.tree.trace,
       keepTaskDirs: options.keepTaskDirs ?? 'always',
       maxOpenFiles: this.maxOpenFiles,
       interrupt: this.interruption.signal,
@@ -80,10 +81,13 @@ export class Runtime {
    * host but the mounts its spec names. Returns at once; `wait()` gives the result. The task
    * is the main process of a task tree of its own (`onTaskEvent` hears of its limits).
    */
-  spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void } = {}): TaskHandle {
+  spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void; trace?: TraceOptions } = {}): TaskHandle {
     checkTaskSpec(spec);
     const id = randomUUID();
-    this.sink.place(id, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent), 0);
+    const tree = new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent);
+    // Traced, the task and its own tasks write their lines to the host's stderr, each prefixed with its id.
+    if (opts.trace) tree.trace = { ...opts.trace };
+    this.sink.place(id, tree, 0);
     return this.sink.submit(spec, { id, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
@@ -92,8 +96,10 @@ export class Runtime {
    * this runtime's queue (so `maxConcurrency` bounds them), named as a child of `parentId`.
    * Call `finish()` once the process has ended.
    */
-  guestTaskHandlers(parentId?: string, onTaskEvent?: (e: TreeEvent) => void): TaskServer {
-    return new TaskServer(this.sink, new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, onTaskEvent), 0, parentId);
+  guestTaskHandlers(parentId?: string, onTaskEvent?: (e: TreeEvent) => void, trace?: TraceOptions): TaskServer {
+    const tree = new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, onTaskEvent);
+    if (trace) tree.trace = { ...trace };
+    return new TaskServer(this.sink, tree, 0, parentId);
   }
 
   /** Removes a finished task's directory. */
@@ -116,12 +122,15 @@ export class Runtime {
       try {
         bytes = await fs.promises.readFile(module);
       } catch (e) {
-        throw new UserError(`cannot read module ${module}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new UserError(`cannot read module ${module}: ${readError(e)}`);
       }
     } else {
       bytes = module;
     }
     const where = typeof module === 'string' ? module : 'the module';
+    if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+      throw new UserError(`${where} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
+    }
     let compiled: WebAssembly.Module;
     try {
       // A memory limit is the module's own maximum, lowered (memlimit.ts): memory.grow past it fails in the guest.
@@ -185,6 +194,7 @@ export class Runtime {
     const recording = new Recording(registry, id, (async () => {
       const moduleDigest = await registry.putModule(bytes);
       const configDigest = await registry.putConfig(storedConfig(config, moduleDigest, WTM_VERSION, {
+        ...(opts.hostEnv?.length ? { hostEnv: [...opts.hostEnv] } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.memoryLimitBytes !== undefined ? { memoryLimitBytes: opts.memoryLimitBytes } : {}),
       }));
@@ -220,7 +230,8 @@ export class Runtime {
       if (worker) void worker.terminate();
       throw new UserError((e as Error).message);
     }
-    const server = this.guestTaskHandlers(config.processId, opts.onTaskEvent);
+    // Tasks' lines go to the host's stderr: traced only when the main process's go there too.
+    const server = this.guestTaskHandlers(config.processId, opts.onTaskEvent, config.stderr === 'inherit' ? config.trace : undefined);
     const stop = anySignal([recording?.signal ?? this.interruption.signal, opts.signal]);
     let ran: { result: RunResult; job: JobResult };
     try {
@@ -277,7 +288,8 @@ export class Runtime {
     const config: ProcessConfig = {
       args: stored.args, env: stored.env, mounts: [], preopens: [], stdin: 'null',
       stdout: opts.stdout ?? 'inherit', stderr: opts.stderr ?? 'inherit', record: false, replayLog: log,
-      ...(cut !== null ? { replayCut: cut } : {}),
+      ...(cut !== null ? { replayCut: cut } : {}), ...(opts.trace ? { trace: { ...opts.trace } } : {}),
+      ...(stored.withheldEnv?.length ? { withheldEnv: stored.withheldEnv } : {}),
     };
     try {
       return { ...(await runInWorker(module, config)).result, processId: id };
@@ -285,6 +297,13 @@ export class Runtime {
       if (fd !== null) fs.closeSync(fd);
     }
   }
+}
+
+/** What went wrong reading a file, as a user reads it. */
+function readError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' };
+  return (code && words[code]) ?? code ?? (e as Error).message;
 }
 
 /** The wtm version written into records (the package's). */

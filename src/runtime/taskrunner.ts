@@ -7,7 +7,7 @@ import type { JobResult, WorkerPool } from './pool.js';
 import { Recording } from './recording.js';
 import { anySignal } from './signals.js';
 import { checkImports } from './imports.js';
-import { storedConfig, type MountConfig, type ProcessConfig } from './config.js';
+import { storedConfig, type MountConfig, type ProcessConfig, type TraceOptions } from './config.js';
 import { closeMountHandles, openMountHandles } from './handles.js';
 import { envList, specMounts, taskArgv0, taskConfig } from './taskconfig.js';
 import type { TaskServer } from './tree.js';
@@ -28,6 +28,8 @@ export interface TaskRunnerOptions {
   layersDir: string;
   /** Serves the task calls of a task (tasks may start tasks), naming it as their parent. */
   guestTasks?: (id: string) => TaskServer | undefined;
+  /** The live trace of a task's tree, if it is traced (Runtime: the tree's `trace`). */
+  traceOf?: (id: string) => TraceOptions | undefined;
   /** Open fds each task may hold (its fd table's limit). */
   maxOpenFiles?: number;
   /** Aborted when the host process is interrupted (Runtime.interrupt): every task stops, recorded as interrupted. */
@@ -121,6 +123,9 @@ export class TaskRunner {
     config.record = !!registry;
     if (this.o.maxOpenFiles !== undefined) config.maxOpenFiles = this.o.maxOpenFiles;
     config.processId = id;
+    // A task's stderr is captured in its result: its trace lines go to the host's stderr, named by its id.
+    const trace = this.o.traceOf?.(id);
+    if (trace) config.trace = { ...trace, process: id.slice(0, 8), to: 'host' };
     // The record is written as `running` while the task already starts (module and config
     // first: content-addressed, mostly already stored), and ended once it has (recording.ts).
     let recording: Recording | null = null;

@@ -1,6 +1,7 @@
 import { CHANNEL_COLLECTED, LIMIT_BITS, TREE_ALIVE, TREE_FLAGS, TREE_HANDLES, type TaskBlocked, type TaskReply, type TaskRequest, type TreeLimit, type TreeShare } from './guest-tasks.js';
 import { closeSpecHandles } from './handles.js';
 import type { GuestTaskHandlers } from './pool.js';
+import type { TraceOptions } from './config.js';
 import type { TaskHandle, TaskResult, TaskSpec } from './tasks.js';
 
 /**
@@ -34,6 +35,8 @@ export class TaskTree {
   private readonly counter = new SharedArrayBuffer(12);
   private readonly view = new Int32Array(this.counter);
   private readonly reported = new Set<string>();
+  /** Set when the tree is traced live (run -T): every task of it is, each line prefixed with its id. */
+  trace: TraceOptions | undefined = undefined;
   constructor(
     readonly maxTasks: number, readonly maxDepth: number, private readonly onEvent?: (e: TreeEvent) => void,
     readonly maxHandles: number = DEFAULT_MAX_TREE_HANDLES,

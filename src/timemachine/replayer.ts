@@ -38,7 +38,8 @@ export class Replayer {
    */
   constructor(
     private readonly records: Iterator<Uint8Array>,
-    private readonly given: { args: readonly string[]; env: readonly string[] },
+    /** What the replay gives the guest; `withheldEnv`: values an export left out (environ_get stops there). */
+    private readonly given: { args: readonly string[]; env: readonly string[]; withheldEnv?: readonly string[] },
     private readonly output: ReplayOutput,
     private readonly cut: () => string | undefined = () => undefined,
     /** Sees each record once the guest's call matched it (live trace, --until). */
@@ -102,6 +103,11 @@ export class Replayer {
     const r = this.next(c, args);
     const ret = readResult(r, c);
     if (typeof ret !== 'number') {
+      const withheld = c.method === 'environ' ? this.given.withheldEnv : undefined;
+      if (withheld?.length) {
+        const names = withheld.length > 6 ? `${withheld.slice(0, 6).join(', ')} and ${withheld.length - 6} more` : withheld.join(', ');
+        throw new ReplayDivergence(`replay stopped at record ${this.index - 1}: environ_get: the values of ${names} were withheld when this run was exported (inherited from the host); export it with --with-host-env to replay past here`);
+      }
       const given = c.method === 'args' ? this.given.args : this.given.env;
       if (ret.length !== given.length || ret.some((s, i) => s !== given[i])) {
         throw new ReplayDivergence(`replay diverged at record ${this.index - 1}: ${c.wasi}: the log has ${JSON.stringify(ret)} but the replay was given ${JSON.stringify(given)}`);
