@@ -207,3 +207,37 @@ test('flags as util.parseArgs reads them: global flags before the command, group
   assert.equal(piped.stdout, '[');
   assert.equal(piped.stderr, '');
 });
+
+test('a .wat text module runs (WABT parses it), is recorded as its binary, and a bad one is one line', () => {
+  const wat = path.join(root, 'tests/fixtures/hello.wat');
+  const r = run([wat]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.equal(r.stdout, 'hello from wat\n');
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  const replay = run(['replay', id]);
+  assert.equal(replay.status, 3, replay.stderr);
+  assert.equal(replay.stdout, 'hello from wat\n');
+  const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-wat-')), 'bad.wat');
+  fs.writeFileSync(bad, '(module (func (export "_start") (bad)))');
+  assertOneLineError(run(['run', bad]), 1, /bad.wat is not a valid WebAssembly text module: line 1, column \d+: unexpected token "bad"/);
+});
+
+test('--argv0 names the guest\'s argv[0]', () => {
+  const r = run(['run', '--argv0', 'myprog', path.join(root, 'examples/hello.wasm'), 'x']);
+  assert.equal(r.status, 0, r.stderr);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  assert.deepEqual(JSON.parse(run(['trace', id, '--call', 'args_get', '-o', 'json']).stdout).result, ['myprog', 'x']);
+});
+
+test('image pull of a plain-HTTP registry without --insecure says so, one line', async () => {
+  const http = await import('node:http');
+  const { execFile } = await import('node:child_process');
+  const server = http.createServer((_q, r) => r.end('{}')).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const r = await new Promise((resolve) => execFile(process.execPath, [wtm, 'image', 'pull', `127.0.0.1:${server.address().port}/app:1`], { env: { ...process.env, WTM_HOME: home } }, (err, stdout, stderr) => resolve({ status: err ? err.code : 0, stdout, stderr })));
+    assertOneLineError(r, 1, /speaks plain HTTP, not HTTPS: pull it with --insecure/);
+  } finally {
+    server.close();
+  }
+});

@@ -80,7 +80,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return main([argv[i]!, ...globals, ...argv.slice(i + 1)]);
   }
-  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
@@ -92,7 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // `wtm hello.wasm ARGS`: run a module without saying run, as wasmtime does.
-  if (name.endsWith('.wasm') && commands[name] === undefined) return main(['run', ...argv]);
+  if ((name.endsWith('.wasm') || name.endsWith('.wat')) && commands[name] === undefined) return main(['run', ...argv]);
   const cmd = commands[name];
   if (cmd === undefined) {
     const near = closest(name, Object.keys(commands));
@@ -122,13 +121,3 @@ function withoutPrefix(message: string, command: string): string {
   return message.startsWith(`wtm ${command} `) ? message.slice(`wtm ${command} `.length) : message;
 }
 
-let pipeWatched = false;
-/** `wtm get processes | head`: a reader that stops early ends the output, not with a stack trace. */
-function quietOnClosedPipe(): void {
-  if (pipeWatched) return;
-  pipeWatched = true;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
-}

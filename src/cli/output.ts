@@ -6,6 +6,21 @@ const require = createRequire(import.meta.url);
 
 export type Format = 'text' | 'json' | 'yaml';
 
+let pipeWatched = false;
+/**
+ * `wtm get processes | head`: a reader that stops early ends the output quietly, not with a
+ * stack trace. Called only by commands that print through process.stdout: touching it makes a
+ * pipe on fd 1 non-blocking, which a guest's (or `logs`') synchronous writes must not meet.
+ */
+export function quietOnClosedPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export function parseFormat(values: string[] | undefined): Format {
   const f = values?.[0] ?? 'text';
   if (f !== 'text' && f !== 'json' && f !== 'yaml') throw new UsageError(`-o ${f}: expected text, json or yaml`);
@@ -14,6 +29,7 @@ export function parseFormat(values: string[] | undefined): Format {
 
 /** Prints structured data as JSON or YAML (BigInts as strings). */
 export function printData(data: unknown, format: 'json' | 'yaml'): void {
+  quietOnClosedPipe();
   const plain = JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
   if (format === 'json') process.stdout.write(JSON.stringify(plain, null, 2) + '\n');
   else process.stdout.write((require('yaml') as typeof import('yaml')).stringify(plain));
@@ -24,6 +40,7 @@ export function printData(data: unknown, format: 'json' | 'yaml'): void {
  * column (a command line) is cut to the terminal's width, ending in `…`.
  */
 export function printTable(headers: string[], rows: string[][], opts: { fitLast?: boolean } = {}): void {
+  quietOnClosedPipe();
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const columns = opts.fitLast && process.stdout.isTTY ? process.stdout.columns : undefined;
   const fit = (line: string) => (columns !== undefined && line.length > columns ? line.slice(0, Math.max(1, columns - 1)) + '…' : line);

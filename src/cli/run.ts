@@ -36,6 +36,7 @@ Flags:
   --env NAME=VALUE        set an environment variable (repeatable); --env NAME passes the
                           host's value of NAME (also with --no-host)
   --no-host               untrusted: see only --dir mounts and --env variables
+  --argv0 NAME            the guest's argv[0] (default: MODULE as given)
   --max-tasks N           run at most N task processes at once (tasks the guest starts
                           through the wtm import module; default: the number of cores)
   --max-tasks-per-tree N  at most N tasks alive below the main process and its tasks
@@ -120,6 +121,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     T: { value: false },
     trace: { value: false },
     'trace-width': { value: true },
+    argv0: { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -161,7 +163,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const limits = {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
-  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p) };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0] };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -219,7 +221,7 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string }): Promise<number> {
   const limits = {
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
@@ -235,7 +237,7 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
     ...limits,
     module,
     args: rest,
-    argv0: module,
+    argv0: bounds.argv0 ?? module,
     env,
     hostEnv,
     mounts,

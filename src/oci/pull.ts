@@ -56,7 +56,14 @@ class Client {
       try {
         res = await fetch(`${this.base}/v2/${this.ref.name}/${path}`, { headers, redirect: 'follow' });
       } catch (e) {
-        throw new ImageError(`cannot reach ${this.ref.host}: ${(e as Error).cause ? String((e as { cause: unknown }).cause) : (e as Error).message}`);
+        const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+        const text = cause ? `${cause.code ?? ''} ${cause.message ?? String(cause)}` : (e as Error).message;
+        // An https request answered in plain HTTP fails inside TLS ("wrong version number",
+        // "packet length too long"): say what that means.
+        if (this.base.startsWith('https:') && /SSL|TLS|wrong version number|packet length/i.test(text)) {
+          throw new ImageError(`${this.ref.host} speaks plain HTTP, not HTTPS: pull it with --insecure (allowed for loopback registries only)`);
+        }
+        throw new ImageError(`cannot reach ${this.ref.host}: ${cause ? String(cause) : (e as Error).message}`);
       }
       if (res.status === 401 && attempt === 0) {
         await this.authenticate(res.headers.get('www-authenticate'));

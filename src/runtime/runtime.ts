@@ -19,6 +19,7 @@ import { DEFAULT_MAX_OPEN_FILES } from '../sandbox/fdtable.js';
 import { QueueSink } from './sink.js';
 import { Recording } from './recording.js';
 import { anySignal } from './signals.js';
+import { looksLikeWat, watToWasm } from './wat.js';
 import { limitMemory } from './memlimit.js';
 import type { JobResult } from './pool.js';
 import type { TailMessage } from '../timemachine/tail.js';
@@ -128,6 +129,13 @@ export class Runtime {
       bytes = module;
     }
     const where = typeof module === 'string' ? module : 'the module';
+    if (typeof module === 'string' && looksLikeWat(module, bytes)) {
+      try {
+        bytes = await watToWasm(module, bytes);
+      } catch (e) {
+        throw new UserError(`${where} is not a valid WebAssembly text module: ${(e as Error).message}`);
+      }
+    }
     if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
       throw new UserError(`${where} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
     }
