@@ -131,8 +131,8 @@ test('different arguments and exit codes; different modules said in one line', (
 });
 
 test('diff: trouble is one line and exit 2', () => {
-  assertOneLineError(cli(['diff']), 2, /^wtm diff: wtm diff needs two process IDs/);
-  assertOneLineError(cli(['diff', alice]), 2, /^wtm diff: wtm diff needs two process IDs/);
+  assertOneLineError(cli(['diff']), 2, /^wtm diff: needs two process IDs/);
+  assertOneLineError(cli(['diff', alice]), 2, /^wtm diff: needs two process IDs/);
   assertOneLineError(cli(['diff', '--context', 'x', alice, bob]), 2, /^wtm diff: --context x: expected a whole number/);
   assertOneLineError(cli(['diff', '-o', 'yaml', alice, bob]), 2, /^wtm diff: -o yaml: expected text or json/);
   assertOneLineError(cli(['diff', alice, '00000000-0000-4000-8000-000000000000']), 2, /^wtm diff: /);

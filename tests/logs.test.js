@@ -87,7 +87,7 @@ test('logs -o json: one object per write, in order, with the time of each', () =
 });
 
 test('logs: bad input is one line', () => {
-  assertOneLineError(cli(['logs']), 2, /^wtm logs: wtm logs needs one process ID/);
+  assertOneLineError(cli(['logs']), 2, /^wtm logs: needs one process ID/);
   assertOneLineError(cli(['logs', '--stream', 'stdin', id]), 2, /^wtm logs: --stream stdin: expected stdout or stderr/);
   assertOneLineError(cli(['logs', '-o', 'yaml', id]), 2, /^wtm logs: -o yaml: expected text or json/);
   assertOneLineError(cli(['logs', '-t', '00000000-0000-4000-8000-000000000000']), 1, /^wtm logs: /);

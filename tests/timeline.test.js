@@ -159,7 +159,7 @@ test('timeline: a guest writing </script> cannot end the data element; default f
 });
 
 test('timeline: bad input is one line', () => {
-  assertOneLineError(cli(['timeline']), 2, /^wtm timeline: wtm timeline needs one process ID/);
+  assertOneLineError(cli(['timeline']), 2, /^wtm timeline: needs one process ID/);
   assertOneLineError(cli(['timeline', '-o', 'yaml', 'x']), 2, /^wtm timeline: -o yaml: expected text or json/);
   assertOneLineError(cli(['timeline', '00000000-0000-4000-8000-000000000000']), 1, /^wtm timeline: /);
   const id = record([views, 'exit', '0']);

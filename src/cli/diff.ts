@@ -3,7 +3,7 @@ import type { Registry } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { diffLogs, type LogDiff, type SequenceDiff, type ShownCall, type StreamDiff } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
-import { printData } from './output.js';
+import { printData, quietOnClosedPipe } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
 export const diffHelp = `Usage: wtm diff [-o text|json] [--context K] [--show-env] ID1 ID2
@@ -75,6 +75,7 @@ async function run(ids: [string, string], format: string, context: number, showE
   if (format === 'json') {
     printData({ a: a.id, b: b.id, ...d, notes: cut }, 'json');
   } else {
+    quietOnClosedPipe();
     process.stdout.write(render(d, a.id, b.id, cut, showEnv).join('\n') + '\n');
   }
   return d.same ? 0 : 1;

@@ -317,10 +317,21 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Writes all of `data` to a file descriptor (writeSync may write less to a pipe). */
+/**
+ * Writes all of `data` to a file descriptor: writeSync may write less to a pipe, and a pipe
+ * that something made non-blocking answers EAGAIN when full (then wait 1 ms and go on).
+ */
 function writeAll(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.byteLength;) off += fs.writeSync(fd, data, off);
+  for (let off = 0; off < data.byteLength;) {
+    try {
+      off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(PAUSE, 0, 0, 1);
+    }
+  }
 }
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** The processes, after one warning line on stderr per record that could not be read. */
 async function listProcesses(reg: Registry): Promise<ProcessRecord[]> {

@@ -4,7 +4,7 @@ import { UserError } from '../runtime/index.js';
 import { LogStream } from '../timemachine/stream.js';
 import { timelineData, timelineHtml, type LaneInput } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
-import { formatBytes, printData } from './output.js';
+import { formatBytes, printData, quietOnClosedPipe } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
 export const timelineHelp = `Usage: wtm timeline [--out FILE.html] [-o text|json] ID
@@ -87,7 +87,11 @@ export async function timelineCommand(argv: readonly string[]): Promise<number> 
     throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const marks = data.lanes.reduce((n, l) => n + l.count, 0);
-  if (format === 'json') printData({ out, lanes: data.lanes.length, marks }, 'json');
-  else process.stdout.write(`wrote ${out} (${data.lanes.length} lane${data.lanes.length === 1 ? '' : 's'}, ${marks} calls, ${formatBytes(Buffer.byteLength(html))})\n`);
+  if (format === 'json') {
+    printData({ out, lanes: data.lanes.length, marks }, 'json');
+  } else {
+    quietOnClosedPipe();
+    process.stdout.write(`wrote ${out} (${data.lanes.length} lane${data.lanes.length === 1 ? '' : 's'}, ${marks} calls, ${formatBytes(Buffer.byteLength(html))})\n`);
+  }
   return 0;
 }
