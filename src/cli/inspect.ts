@@ -4,7 +4,7 @@ import type { ProcessRecord } from '../registry/index.js';
 import { logCutReason, type Registry } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { UserError } from '../runtime/index.js';
-import { recordedOutput, summarizeLog } from '../views/index.js';
+import { recordedOutput, summarizeLog, timestampedOutput } from '../views/index.js';
 import { parseFlags, UsageError } from './args.js';
 import { formatBytes, formatDuration, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
@@ -161,7 +161,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   return 0;
 }
 
-export const logsHelp = `Usage: wtm logs ID
+export const logsHelp = `Usage: wtm logs [-t] [--stream stdout|stderr] [-o text|json] ID
 
 Prints what a recorded process wrote to stdout and stderr, in order, from its log: nothing is
 run again. stdout goes to stdout and stderr to stderr. ID may be a unique prefix.
@@ -171,20 +171,46 @@ then a line on stderr says so (exit 0). A damaged batch: what comes before it is
 one error line (exit 1).
 
 Flags:
+  -t, --timestamps        prefix each line with the time since the process started of the
+                          write that began it, e.g. [   12.345 ms]; a write that does not end
+                          its line is continued by the next write to the same stream
+  --stream NAME           only stdout or only stderr (default: both)
+  -o, --output FORMAT     text (default), or json: one JSON object per write on stdout,
+                          {"t_ns": N, "stream": "stdout", "data": "TEXT"} (data that is not
+                          UTF-8 is given in base64, with "base64": true)
 ${registryHelp}`;
 
 export async function logsCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, common);
+  const p = parseFlags(argv, { ...withOutput, t: { value: false }, timestamps: { value: false }, stream: { value: true } });
   if (p.flags.has('help') || p.flags.has('h')) return help(logsHelp);
+  const format = p.flags.get('o')?.[0] ?? p.flags.get('output')?.[0] ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`-o ${format}: expected text or json`);
+  const only = p.flags.get('stream')?.[0];
+  if (only !== undefined && only !== 'stdout' && only !== 'stderr') throw new UsageError(`--stream ${only}: expected stdout or stderr`);
+  const stamps = p.flags.has('t') || p.flags.has('timestamps');
   if (p.positionals.length !== 1) throw new UsageError('wtm logs needs one process ID');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const chunks = await reg.streamLog(id);
   if (!chunks) throw new UserError(`process ${id} has no log`);
   const reader = new LogStream(chunks);
+  const selected = async function* () {
+    for await (const c of recordedOutput(reader)) if (only === undefined || c.stream === only) yield c;
+  };
   // A damaged batch throws once the output before it is printed: one line, exit 1.
-  for await (const chunk of recordedOutput(reader)) {
-    fs.writeSync(chunk.stream === 'stdout' ? 1 : 2, chunk.data);
+  if (format === 'json') {
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    for await (const c of selected()) {
+      let line: string;
+      try {
+        line = JSON.stringify({ t_ns: c.start, stream: c.stream, data: utf8.decode(c.data) });
+      } catch {
+        line = JSON.stringify({ t_ns: c.start, stream: c.stream, data: Buffer.from(c.data).toString('base64'), base64: true });
+      }
+      writeAll(1, Buffer.from(line + '\n'));
+    }
+  } else {
+    for await (const c of stamps ? timestampedOutput(selected()) : selected()) writeAll(c.stream === 'stdout' ? 1 : 2, c.data);
   }
   // A log cut short is printed as far as it goes: what is shown is right, so exit 0, with a warning.
   const rec = await reg.getProcess(id);
@@ -291,6 +317,22 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   process.stdout.write(id + '\n');
   return 0;
 }
+
+/**
+ * Writes all of `data` to a file descriptor: writeSync may write less to a pipe, and a pipe
+ * that something made non-blocking answers EAGAIN when full (then wait 1 ms and go on).
+ */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.byteLength;) {
+    try {
+      off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(PAUSE, 0, 0, 1);
+    }
+  }
+}
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** The processes, after one warning line on stderr per record that could not be read. */
 async function listProcesses(reg: Registry): Promise<ProcessRecord[]> {

@@ -5,12 +5,14 @@ import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
 } from './inspect.js';
+import { diffCommand, diffHelp } from './diff.js';
 import { gcCommand, gcHelp } from './gc.js';
 import { imageCommand, imageHelp } from './image.js';
 import { profileCommand, profileHelp } from './profile.js';
 import { replayCommand, replayHelp } from './replay.js';
 import { rmCommand, rmHelp } from './rm.js';
 import { runCommand, runHelp } from './run.js';
+import { timelineCommand, timelineHelp } from './timeline.js';
 import { traceCommand, traceHelp } from './trace.js';
 
 const mainHelp = `wtm: the WebAssembly time machine
@@ -25,8 +27,12 @@ Commands:
   get processes|tasks|modules|configs|logs
                          list what the registry holds
   describe ID            show a recorded process: config, timings, calls, log size
-  logs ID                print a recorded process's stdout and stderr
+  logs ID                print a recorded process's stdout and stderr (-t: with times)
   trace ID               print every call a recorded process made, decoded (strace-like)
+  diff ID1 ID2           compare two recorded runs: the first differing call, then what
+                         differed (clock, random, files read, env, output, exit, calls)
+  timeline ID            write a self-contained HTML page of a process and its tasks over
+                         time (every call, stdout and stderr)
   export ID FILE         write a recorded process to one self-contained file
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories); -r with their tasks
@@ -49,6 +55,8 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   describe: { run: describeCommand, help: describeHelp },
   logs: { run: logsCommand, help: logsHelp },
   trace: { run: traceCommand, help: traceHelp },
+  diff: { run: diffCommand, help: diffHelp },
+  timeline: { run: timelineCommand, help: timelineHelp },
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
   rm: { run: rmCommand, help: rmHelp },

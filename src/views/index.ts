@@ -1,4 +1,4 @@
-export { recordedOutput, type OutputChunk } from './logs.js';
+export { formatStamp, recordedOutput, timestampedOutput, type OutputChunk } from './logs.js';
 export { summarizeLog, type LogSummary } from './summary.js';
 export { FdTracker, joinGuest, type FdInfo } from './fds.js';
 export { logPoint, type LogPoint } from './timetravel.js';
@@ -6,3 +6,5 @@ export { nameWasmFrames, sampleDurations, summarizeProfile, type CpuProfile, typ
 export { readWasmNames, functionAt, WasmFormatError, type WasmNames } from './wasm-names.js';
 export { interleave, traceBatches, traceCalls, unknownCalls, type TraceFilter, type TraceSource, type TracedCall } from './trace.js';
 export { FsStoryBuilder, openMode, type FsEvent, type FsFile, type FsStory } from './fsstory.js';
+export { diffLogs, excerpt, type DiffOptions, type DiffSide, type EnvDiff, type FirstDifference, type LogDiff, type SequenceDiff, type ShownCall, type StreamDiff } from './diff.js';
+export { KINDS, scriptJson, timelineData, timelineHtml, type LaneInput, type TimelineData, type TimelineOptions } from './timeline.js';

@@ -1,6 +1,8 @@
-import { forEachWritten, stdioStream } from '../timemachine/calls.js';
+import { CALL_BY_METHOD, forEachWritten, stdioStream } from '../timemachine/calls.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { LogStream } from '../timemachine/stream.js';
+
+const FD_WRITE_ID = CALL_BY_METHOD.get('fdWrite')!.id;
 
 export interface OutputChunk {
   stream: 'stdout' | 'stderr';
@@ -18,11 +20,42 @@ export interface OutputChunk {
 export async function* recordedOutput(log: LogStream | Uint8Array): AsyncGenerator<OutputChunk> {
   const reader = log instanceof LogStream ? log : LogStream.of(log);
   for await (const payload of reader.records()) {
+    // Only fd_write is decoded: the call id is the payload's first byte.
+    if (payload[0] !== FD_WRITE_ID) continue;
     const rec = decodeRecord(payload);
     const stream = stdioStream(rec.call, rec.params[0]);
     if (stream === undefined || rec.errno !== 0) continue;
     const chunks: Uint8Array[] = [];
     forEachWritten(rec.params[1] as Uint8Array, rec.ret as number, (data) => chunks.push(data));
     for (const data of chunks) yield { stream, data, start: rec.start };
+  }
+}
+
+/** `[   12.345 ms] `: a time since the process started, as `logs -t` prefixes lines. */
+export function formatStamp(ns: number): string {
+  return `[${(ns / 1e6).toFixed(3).padStart(9)} ms] `;
+}
+
+/**
+ * Prefixes every line of each stream with the time of the write that began it. A write that
+ * does not end its line leaves the line open: the next write to the same stream continues it
+ * without a new stamp (as a terminal shows it). Each stream is tracked on its own, since each
+ * goes to its own file.
+ */
+export async function* timestampedOutput(chunks: AsyncIterable<OutputChunk>): AsyncGenerator<OutputChunk> {
+  const open = { stdout: false, stderr: false };
+  for await (const c of chunks) {
+    const stamp = Buffer.from(formatStamp(c.start));
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    while (from < c.data.length) {
+      const nl = c.data.indexOf(0x0a, from);
+      const end = nl < 0 ? c.data.length : nl + 1;
+      if (!open[c.stream]) parts.push(stamp);
+      parts.push(c.data.subarray(from, end));
+      open[c.stream] = nl < 0;
+      from = end;
+    }
+    yield { stream: c.stream, start: c.start, data: Buffer.concat(parts) };
   }
 }

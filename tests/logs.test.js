@@ -1,0 +1,98 @@
+// wtm logs -t, --stream and -o json, through the real CLI on the views guest in mode `out`,
+// whose writes are known from its source: 1 "alpha\n", 2 "warn one\n", 1 "be", 1 "ta\n",
+// 1 "gamma\ndelta\n", 2 "warn two", 2 "\n".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertOneLineError } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wtm = path.join(root, 'bin/wtm.js');
+const views = path.join(root, 'tests/guests/views.wasm');
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-logs-'));
+
+function cli(args) {
+  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
+}
+function record(args) {
+  const r = cli(['run', '--no-host', ...args]);
+  const id = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
+  assert.ok(id, r.stderr);
+  return id;
+}
+const STAMP = /^\[ *(\d+\.\d{3}) ms\] /;
+
+/** Each line's stamp (ms) and its text. */
+function stamped(text) {
+  return text.split('\n').filter((l) => l !== '').map((l) => {
+    const m = STAMP.exec(l);
+    assert.ok(m, `no stamp on ${JSON.stringify(l)}`);
+    return { ms: Number(m[1]), text: l.slice(m[0].length) };
+  });
+}
+
+const id = record([views, 'out']);
+
+test('logs without flags: unchanged (stdout to stdout, stderr to stderr, no stamps)', () => {
+  const r = cli(['logs', id]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'alpha\nbeta\ngamma\ndelta\n');
+  assert.equal(r.stderr, 'warn one\nwarn two\n');
+});
+
+test('logs -t: every line stamped, stamps increasing, a write without a newline continued by the next', () => {
+  const r = cli(['logs', '-t', id]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = stamped(r.stdout);
+  const err = stamped(r.stderr);
+  assert.deepEqual(out.map((l) => l.text), ['alpha', 'beta', 'gamma', 'delta']);
+  assert.deepEqual(err.map((l) => l.text), ['warn one', 'warn two']);
+  for (const lines of [out, err]) {
+    for (let i = 1; i < lines.length; i++) assert.ok(lines[i].ms >= lines[i - 1].ms, `${lines[i - 1].ms} then ${lines[i].ms}`);
+  }
+  // gamma and delta come from one write: one time. Stamps are times since the start, so small.
+  assert.equal(out[2].ms, out[3].ms);
+  assert.ok(out[0].ms > 0 && out[3].ms < 60000);
+  // --timestamps is the same flag.
+  assert.equal(cli(['logs', '--timestamps', id]).stdout.replace(/\[[^\]]*\]/g, ''), r.stdout.replace(/\[[^\]]*\]/g, ''));
+});
+
+test('logs --stream stderr (and stdout): only that stream', () => {
+  const e = cli(['logs', '--stream', 'stderr', id]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(e.stdout, '');
+  assert.equal(e.stderr, 'warn one\nwarn two\n');
+  const o = cli(['logs', '--stream=stdout', '-t', id]);
+  assert.equal(o.stderr, '');
+  assert.deepEqual(stamped(o.stdout).map((l) => l.text), ['alpha', 'beta', 'gamma', 'delta']);
+});
+
+test('logs -o json: one object per write, in order, with the time of each', () => {
+  const r = cli(['logs', '-o', 'json', id]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const writes = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(writes.map((w) => [w.stream, w.data]), [
+    ['stdout', 'alpha\n'], ['stderr', 'warn one\n'], ['stdout', 'be'], ['stdout', 'ta\n'],
+    ['stdout', 'gamma\ndelta\n'], ['stderr', 'warn two'], ['stderr', '\n'],
+  ]);
+  for (let i = 1; i < writes.length; i++) assert.ok(writes[i].t_ns >= writes[i - 1].t_ns);
+  assert.ok(writes.every((w) => Number.isInteger(w.t_ns) && Object.keys(w).length === 3));
+  const only = cli(['logs', '-o', 'json', '--stream', 'stderr', id]);
+  assert.deepEqual(only.stdout.trim().split('\n').map((l) => JSON.parse(l).data), ['warn one\n', 'warn two', '\n']);
+});
+
+test('logs: bad input is one line', () => {
+  assertOneLineError(cli(['logs']), 2, /^wtm logs: needs one process ID/);
+  assertOneLineError(cli(['logs', '--stream', 'stdin', id]), 2, /^wtm logs: --stream stdin: expected stdout or stderr/);
+  assertOneLineError(cli(['logs', '-o', 'yaml', id]), 2, /^wtm logs: -o yaml: expected text or json/);
+  assertOneLineError(cli(['logs', '-t', '00000000-0000-4000-8000-000000000000']), 1, /^wtm logs: /);
+  // A process whose log is gone.
+  const other = record([views, 'exit', '0']);
+  fs.rmSync(path.join(home, 'blobs', 'logs', other));
+  assertOneLineError(cli(['logs', '-t', other]), 1, new RegExp(`^wtm logs: process ${other} has no log$`));
+});
