@@ -188,12 +188,17 @@ export function formatOutcome(rec: DecodedCall, o: TraceFormat = {}): string {
   return out ? `${head} ${out}` : head;
 }
 
-/** A duration in ns as it reads: `830 ns`, `12 µs`, `3.4 ms`, `2.1 s`. */
+/** Three significant digits, without toPrecision (slow, and it may answer in exponent form). */
+function sig3(x: number): number {
+  return x < 10 ? Math.round(x * 100) / 100 : x < 100 ? Math.round(x * 10) / 10 : Math.round(x);
+}
+
+/** A duration in ns as it reads: `830 ns`, `12.3 µs`, `3.41 ms`, `2.1 s`. */
 export function formatNs(ns: number): string {
   if (ns < 1e3) return `${Math.round(ns)} ns`;
-  if (ns < 1e6) return `${+(ns / 1e3).toPrecision(3)} µs`;
-  if (ns < 1e9) return `${+(ns / 1e6).toPrecision(3)} ms`;
-  return `${+(ns / 1e9).toPrecision(4)} s`;
+  if (ns < 999.5e3) return `${sig3(ns / 1e3)} µs`;
+  if (ns < 999.5e6) return `${sig3(ns / 1e6)} ms`;
+  return `${Math.round(ns / 1e6) / 1e3} s`;
 }
 
 /** Time since start, fixed width: `    12.345 ms`. */
