@@ -58,4 +58,17 @@ for (const [name, view] of [['trace', 'trace'], ['trace -o json', 'trace -o json
   rows.push({ view: name, seconds: secs.toFixed(2), 'calls/s': Math.round(calls / secs).toLocaleString('en'), 'MB/s': (bytes / 1e6 / secs).toFixed(1), 'output MB': (bytes / 1e6).toFixed(1), 'cat of the same bytes, s': pipe.toFixed(3) });
 }
 console.table(rows);
+
+// Views that write a file or re-run the guest: against the run itself and a plain replay.
+const page = path.join(work, 'timeline.html');
+const prof = path.join(work, 'run.cpuprofile');
+const timed2 = [
+  ['timeline (HTML page)', `${node} ${sh(wtm)} timeline ${id} --out ${sh(page)} > /dev/null`, () => fs.statSync(page).size],
+  ['replay (peer of profile)', `${node} ${sh(wtm)} replay ${id} > /dev/null`, () => 0],
+  ['profile (replay + V8 profiler)', `${node} ${sh(wtm)} profile ${id} --out ${sh(prof)} > /dev/null`, () => fs.statSync(prof).size],
+];
+console.table(timed2.map(([name, cmd, size]) => {
+  const secs = timed(cmd);
+  return { view: name, seconds: secs.toFixed(2), 'vs the run': (secs / (runMs / 1000)).toFixed(2), 'file MB': (size() / 1e6).toFixed(1) };
+}));
 console.log(`the run itself took ${(runMs / 1000).toFixed(2)} s (recorded)`);
