@@ -258,3 +258,15 @@ test('--invoke calls an exported function of a reactor after _initialize, prints
   assertOneLineError(run(['run', '--invoke', 'add', calc, 'x', '1']), 1, /argument 1 \(i32\) is not a number: x/);
   assertOneLineError(run(['run', calc]), 1, /no _start export: it is not a WASI command \(a reactor\? call one of its functions with --invoke FUNC\)/);
 });
+
+test('export - | import - moves a process through a pipe', () => {
+  const r = run(['run', path.join(root, 'examples/hello.wasm'), 'piped']);
+  const id = /wtm: process (\S+)/.exec(r.stderr)[1];
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-pipe-'));
+  const moved = spawnSync('bash', ['-c', `WTM_HOME="${home}" "${process.execPath}" "${wtm}" export ${id} - | WTM_HOME="${other}" "${process.execPath}" "${wtm}" import -`], { encoding: 'utf8' });
+  assert.equal(moved.status, 0, moved.stderr);
+  assert.equal(moved.stdout, `${id}\n`);
+  const replay = spawnSync(process.execPath, [wtm, 'replay', id], { encoding: 'utf8', env: { ...process.env, WTM_HOME: other } });
+  assert.equal(replay.stdout, 'hello from wasm piped\n');
+  assertOneLineError(spawnSync(process.execPath, [wtm, 'import', '-'], { encoding: 'utf8', input: 'not an export', env: { ...process.env, WTM_HOME: other } }), 1, /not|export/);
+});

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { ProcessRecord } from '../registry/index.js';
 import { logCutReason, type Registry } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
@@ -227,7 +229,7 @@ export const exportHelp = `Usage: wtm export [--with-host-env] ID FILE|-
 
 Writes one self-contained file holding a recorded process: its record, config, module and
 log. 'wtm import FILE' on another machine makes it replayable there. FILE '-' writes it to
-stdout (not to a terminal).
+stdout (not to a terminal), for 'wtm export ID - | ssh host wtm import -'.
 
 The values of the environment variables the run inherited from the host (a token in your
 shell, say) are left out (NAME= in the config and in the log's environ_get records): the file
@@ -294,10 +296,11 @@ async function exportToStdout(reg: Registry, id: string, withHostEnv: boolean): 
   return 0;
 }
 
-export const importHelp = `Usage: wtm import FILE
+export const importHelp = `Usage: wtm import FILE|-
 
 Reads a file written by 'wtm export' and stores the process in the registry, after checking
-every digest in it. A malformed or tampered file is refused and nothing is stored.
+every digest in it. A malformed or tampered file is refused and nothing is stored. FILE '-'
+reads it from stdin.
 
 Flags:
 ${registryHelp}`;
@@ -307,15 +310,29 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   if (p.flags.has('help') || p.flags.has('h')) return help(importHelp);
   if (p.positionals.length !== 1) throw new UsageError('wtm import needs a FILE');
   const reg = await openRegistry(p);
+  const given = p.positionals[0]!;
+  // '-': stdin, copied to a private temporary file first (the import reads the file twice).
+  const file = given === '-' ? await stdinToFile() : given;
   let id: string;
   try {
-    id = await reg.importFile(p.positionals[0]!);
+    id = await reg.importFile(file);
   } catch (e) {
     if (/^cannot read /.test((e as Error).message)) throw new UserError((e as Error).message);
     throw e;
+  } finally {
+    if (given === '-') fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
   process.stdout.write(id + '\n');
   return 0;
+}
+
+async function stdinToFile(): Promise<string> {
+  if (process.stdin.isTTY) throw new UserError('import -: reads an export file from stdin, not from a terminal (pipe one in, or give a FILE)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-import-'));
+  const file = path.join(dir, 'stdin.wtm');
+  const out = fs.createWriteStream(file, { mode: 0o600 });
+  await pipeline(process.stdin, out);
+  return file;
 }
 
 /**
