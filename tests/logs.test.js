@@ -96,3 +96,53 @@ test('logs: bad input is one line', () => {
   fs.rmSync(path.join(home, 'blobs', 'logs', other));
   assertOneLineError(cli(['logs', '-t', other]), 1, new RegExp(`^wtm logs: process ${other} has no log$`));
 });
+
+test('--tail N keeps the last N lines of both streams, in order', () => {
+  const id = record([views, 'out']);
+  const r = cli(['logs', id, '--tail', '3']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'gamma\ndelta\n');
+  assert.equal(r.stderr, 'warn two\n');
+  assert.equal(cli(['logs', id, '--tail', '1', '--stream', 'stdout']).stdout, 'delta\n');
+  assert.equal(cli(['logs', id, '--tail', '0']).stdout, '');
+  assertOneLineError(cli(['logs', id, '--tail', 'x']), 2, /--tail x: expected a whole number/);
+});
+
+test('logs -f follows a running process as it writes, to its end', async () => {
+  const { spawn } = await import('node:child_process');
+  const ticker = path.join(root, 'tests/guests/ticker.wasm');
+  const env = { ...process.env, WTM_HOME: home };
+  // A guest printing a line every 100 ms, stopped after 2.5 s: slow enough that most lines are
+  // in the unsealed tail when -f reads them.
+  const lines = (t) => t.split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
+  const run = spawn(process.execPath, [wtm, 'run', '--timeout', '2500ms', ticker, '100'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  run.stdout.on('data', (d) => (out += d));
+  run.stderr.on('data', (d) => (err += d));
+  const ran = new Promise((r) => run.on('close', r));
+  while (!/wtm: process (\S+)/.test(err)) await new Promise((r) => setTimeout(r, 20));
+  const id = /wtm: process (\S+)/.exec(err)[1];
+  const follower = spawn(process.execPath, [wtm, 'logs', '-f', id], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let followed = '';
+  const seenAt = [];
+  follower.stdout.on('data', (d) => {
+    followed += d;
+    seenAt.push(Date.now());
+  });
+  await new Promise((r) => setTimeout(r, 800));
+  const tailed = spawnSync(process.execPath, [wtm, 'logs', '-f', '--tail', '2', id], { env, encoding: 'utf8' });
+  const code = await new Promise((r) => follower.on('close', r));
+  await ran;
+  // --tail 2 -f: two lines of what was there, then the rest: a contiguous end of the output.
+  const tl = lines(tailed.stdout);
+  assert.ok(tl.length >= 2 && tl.length < lines(out).length, tailed.stdout);
+  const start = lines(out).indexOf(tl[0]);
+  assert.deepEqual(tl, lines(out).slice(start, start + tl.length));
+  assert.equal(code, 0);
+  assert.ok(lines(out).length >= 10, out);
+  // What -f printed is what the guest printed, every line, in order (the last may be cut by the kill).
+  assert.deepEqual(lines(followed), lines(out).slice(0, lines(followed).length));
+  assert.ok(lines(followed).length >= lines(out).length - 1, `followed ${lines(followed).length} of ${lines(out).length}`);
+  assert.ok(seenAt.length >= 3, 'the output came in pieces while the guest ran, not at its end');
+});

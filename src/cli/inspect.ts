@@ -6,7 +6,8 @@ import type { ProcessRecord } from '../registry/index.js';
 import { logCutReason, type Registry } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { UserError } from '../runtime/index.js';
-import { recordedOutput, summarizeLog, timestampedOutput } from '../views/index.js';
+import { lastLines, recordedOutput, summarizeLog, timestampedOutput, type OutputChunk } from '../views/index.js';
+import { followLog } from '../timemachine/follow.js';
 import { parseFlags, UsageError } from './args.js';
 import { formatBytes, formatDuration, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
@@ -163,7 +164,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   return 0;
 }
 
-export const logsHelp = `Usage: wtm logs [-t] [--stream stdout|stderr] [-o text|json] ID
+export const logsHelp = `Usage: wtm logs [-f] [--tail N] [-t] [--stream stdout|stderr] [-o text|json] ID
 
 Prints what a recorded process wrote to stdout and stderr, in order, from its log: nothing is
 run again. stdout goes to stdout and stderr to stderr. ID may be a unique prefix.
@@ -173,6 +174,11 @@ then a line on stderr says so (exit 0). A damaged batch: what comes before it is
 one error line (exit 1).
 
 Flags:
+  -f, --follow            keep printing what a running process writes, as it writes it
+                          (within ~200 ms), until it ends; a process that has ended prints
+                          as without -f
+  --tail N                only the last N lines (stdout and stderr together), then, with
+                          -f, what comes after them
   -t, --timestamps        prefix each line with the time since the process started of the
                           write that began it, e.g. [   12.345 ms]; a write that does not end
                           its line is continued by the next write to the same stream
@@ -183,7 +189,7 @@ Flags:
 ${registryHelp}`;
 
 export async function logsCommand(argv: readonly string[]): Promise<number> {
-  const p = parseFlags(argv, { ...withOutput, t: { value: false }, timestamps: { value: false }, stream: { value: true } });
+  const p = parseFlags(argv, { ...withOutput, t: { value: false }, timestamps: { value: false }, stream: { value: true }, f: { value: false }, follow: { value: false }, tail: { value: true } });
   if (p.flags.has('help') || p.flags.has('h')) return help(logsHelp);
   const format = p.flags.get('o')?.[0] ?? p.flags.get('output')?.[0] ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`-o ${format}: expected text or json`);
@@ -191,14 +197,49 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   if (only !== undefined && only !== 'stdout' && only !== 'stderr') throw new UsageError(`--stream ${only}: expected stdout or stderr`);
   const stamps = p.flags.has('t') || p.flags.has('timestamps');
   if (p.positionals.length !== 1) throw new UsageError('wtm logs needs one process ID');
+  const follow = p.flags.has('f') || p.flags.has('follow');
+  const tailText = p.flags.get('tail')?.[0];
+  if (tailText !== undefined && !/^\d+$/.test(tailText)) throw new UsageError(`--tail ${tailText}: expected a whole number of lines`);
+  const tail = tailText === undefined ? undefined : Number(tailText);
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
-  const chunks = await reg.streamLog(id);
-  if (!chunks) throw new UserError(`process ${id} has no log`);
-  const reader = new LogStream(chunks);
-  const selected = async function* () {
-    for await (const c of recordedOutput(reader)) if (only === undefined || c.stream === only) yield c;
+  const state = async () => (await reg.getProcess(id))?.state;
+  const following = follow && (await state()) === 'running';
+  const file = following ? await reg.logPath(id, { mayNotExist: true }) : null;
+  if (following && file === null) throw new UserError('logs -f follows logs of a local registry only');
+  const chunks = following ? null : await reg.streamLog(id);
+  if (!following && !chunks) throw new UserError(`process ${id} has no log`);
+  const reader = new LogStream(chunks ?? (async function* () {})());
+  const payloads = following
+    ? followLog(file!, () => reg.readLogTail(id), async () => (await state()) === 'running')
+    : reader.records();
+  const mine = async function* (source: AsyncIterable<OutputChunk>) {
+    for await (const c of source) if (only === undefined || c.stream === only) yield c;
   };
+  let selected = () => mine(recordedOutput(payloads));
+  if (tail !== undefined) {
+    // The last N lines of what is there; following, what comes next goes on from there.
+    if (following) {
+      // What is there now (batches and the unsealed tail), counted; then what comes after it.
+      let now = 0;
+      const counted = async function* () {
+        for await (const r of followLog(file!, () => reg.readLogTail(id), async () => (await state()) === 'running', { once: true })) {
+          now++;
+          yield r;
+        }
+      };
+      const last = await lastLines(mine(recordedOutput(counted())), tail);
+      selected = async function* () {
+        yield* last;
+        yield* mine(recordedOutput(followLog(file!, () => reg.readLogTail(id), async () => (await state()) === 'running', { from: now })));
+      };
+    } else {
+      const last = await lastLines(mine(recordedOutput(payloads)), tail);
+      selected = async function* () {
+        yield* last;
+      };
+    }
+  }
   // A damaged batch throws once the output before it is printed: one line, exit 1.
   if (format === 'json') {
     const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -217,7 +258,10 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   // A log cut short is printed as far as it goes: what is shown is right, so exit 0, with a warning.
   const rec = await reg.getProcess(id);
   const why = rec ? logCutReason(rec) : null;
-  if (why === 'the process is still running') {
+  if (following) {
+    // Followed to its end: say how it ended when that was not by itself.
+    if (why) process.stderr.write(`wtm logs: ${id} ended: ${why}\n`);
+  } else if (why === 'the process is still running') {
     process.stderr.write(`wtm logs: the log of ${id} ends after ${reader.recordCount} calls so far (${why})\n`);
   } else if (reader.truncated || why) {
     process.stderr.write(`wtm logs: the log of ${id} is cut short after ${reader.recordCount} calls (${why ?? 'the run was interrupted'})\n`);

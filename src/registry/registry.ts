@@ -277,11 +277,11 @@ export class Registry {
    * a reader that must read it synchronously (replay, inside a worker). Read it only; the
    * registry owns it.
    */
-  async logPath(id: string): Promise<string | null> {
+  async logPath(id: string, opts: { mayNotExist?: boolean } = {}): Promise<string | null> {
     if (!(this.store instanceof LocalStore)) return null;
     // The layout of LocalStore: DIR/blobs/KEY.
     const file = path.join(this.store.root, 'blobs', ...logKey(checkId(id)).split('/'));
-    return (await this.store.hasBlob(logKey(id))) ? file : null;
+    return opts.mayNotExist || (await this.store.hasBlob(logKey(id))) ? file : null;
   }
 
   /** Bytes in the log so far (0 when there is none). */

@@ -1,4 +1,4 @@
-export { formatStamp, recordedOutput, timestampedOutput, type OutputChunk } from './logs.js';
+export { formatStamp, recordedOutput, lastLines, timestampedOutput, type OutputChunk } from './logs.js';
 export { summarizeLog, type LogSummary } from './summary.js';
 export { FdTracker, joinGuest, type FdInfo } from './fds.js';
 export { logPoint, type LogPoint } from './timetravel.js';

@@ -17,9 +17,9 @@ export interface OutputChunk {
  * short (`truncated`) and how many calls were read (`recordCount`); a damaged batch throws
  * LogCorruptError once the chunks before it have been yielded.
  */
-export async function* recordedOutput(log: LogStream | Uint8Array): AsyncGenerator<OutputChunk> {
-  const reader = log instanceof LogStream ? log : LogStream.of(log);
-  for await (const payload of reader.records()) {
+export async function* recordedOutput(log: LogStream | Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<OutputChunk> {
+  const payloads = log instanceof LogStream ? log.records() : log instanceof Uint8Array ? LogStream.of(log).records() : log;
+  for await (const payload of payloads) {
     // Only fd_write is decoded: the call id is the payload's first byte.
     if (payload[0] !== FD_WRITE_ID) continue;
     const rec = decodeRecord(payload);
@@ -29,6 +29,36 @@ export async function* recordedOutput(log: LogStream | Uint8Array): AsyncGenerat
     forEachWritten(rec.params[1] as Uint8Array, rec.ret as number, (data) => chunks.push(data));
     for (const data of chunks) yield { stream, data, start: rec.start };
   }
+}
+
+/**
+ * The last `n` lines of the output, in order (a line: up to and with its newline, or the
+ * unfinished end of a stream). Lines of stdout and stderr count together, in the order written.
+ */
+export async function lastLines(chunks: AsyncIterable<OutputChunk>, n: number): Promise<OutputChunk[]> {
+  const lines: OutputChunk[] = [];
+  const open: Partial<Record<OutputChunk['stream'], OutputChunk>> = {};
+  for await (const c of chunks) {
+    let from = 0;
+    while (from < c.data.length) {
+      const nl = c.data.indexOf(0x0a, from);
+      const end = nl < 0 ? c.data.length : nl + 1;
+      const piece = c.data.subarray(from, end);
+      const was = open[c.stream];
+      if (was) {
+        // The stream's unfinished line goes on.
+        was.data = Buffer.concat([was.data, piece]);
+        if (nl >= 0) delete open[c.stream];
+      } else {
+        const line = { stream: c.stream, start: c.start, data: piece as Uint8Array };
+        lines.push(line);
+        if (nl < 0) open[c.stream] = line;
+        if (lines.length > n) lines.splice(0, lines.length - n);
+      }
+      from = end;
+    }
+  }
+  return n > 0 ? lines.slice(-n) : [];
 }
 
 /** `[   12.345 ms] `: a time since the process started, as `logs -t` prefixes lines. */
