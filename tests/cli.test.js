@@ -270,3 +270,29 @@ test('export - | import - moves a process through a pipe', () => {
   assert.equal(replay.stdout, 'hello from wasm piped\n');
   assertOneLineError(spawnSync(process.execPath, [wtm, 'import', '-'], { encoding: 'utf8', input: 'not an export', env: { ...process.env, WTM_HOME: other } }), 1, /not|export/);
 });
+
+test('wtm config: the settings file gives the registry and run defaults; a flag wins; a bad key is one line; --edit', () => {
+  const h = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-config-'));
+  const env = { ...process.env, WTM_HOME: h };
+  const cfg = (args, extra = {}) => spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', env: { ...env, ...extra } });
+  assert.match(cfg(['config']).stdout, /none: defaults/);
+  const elsewhere = path.join(h, 'records');
+  fs.writeFileSync(path.join(h, 'config.yaml'), `registry: ${elsewhere}\nrun:\n  timeout: 300ms\n`);
+  const shown = JSON.parse(cfg(['config', '-o', 'json']).stdout);
+  assert.equal(shown.registry, elsewhere);
+  assert.deepEqual(shown.run, { timeout: '300ms' });
+  const ticker = guest('ticker');
+  const stopped = cfg(['run', ticker, '50']);
+  assert.equal(stopped.status, 124, 'the timeout came from the settings');
+  assert.match(stopped.stderr, /timed out after 300 ms/);
+  const id = /wtm: process (\S+)/.exec(stopped.stderr)[1];
+  assert.ok(fs.existsSync(path.join(elsewhere, 'records')), 'recorded in the registry the settings name');
+  assert.equal(JSON.parse(cfg(['get', 'processes', '-o', 'json']).stdout)[0].id, id);
+  assert.equal(cfg(['run', '--timeout', '600ms', ticker, '50']).stderr.match(/timed out after (\d+) ms/)[1], '600', 'the flag wins');
+  fs.writeFileSync(path.join(h, 'config.yaml'), 'run:\n  tmeout: 1s\n');
+  assertOneLineError(cfg(['run', path.join(root, 'examples/hello.wasm')]), 1, /config.yaml: unknown setting run.tmeout \(known: timeout/);
+  fs.rmSync(path.join(h, 'config.yaml'));
+  const edited = cfg(['config', '--edit'], { EDITOR: `sh -c 'printf "run:\\n  max-tasks: 2\\n" > "$0"'`, VISUAL: '' });
+  assert.equal(edited.status, 0, edited.stderr);
+  assert.deepEqual(JSON.parse(cfg(['config', '-o', 'json']).stdout).run, { 'max-tasks': 2 });
+});

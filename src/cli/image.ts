@@ -1,9 +1,9 @@
-import os from 'node:os';
 import path from 'node:path';
 import { importImage, listImages, pullImage, readImageSource, removeImage } from '../oci/index.js';
 import { parseFlags, UsageError, type Parsed } from './args.js';
 import { formatBytes, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
+import { registryDir } from './settings.js';
 
 export const imageHelp = `Usage: wtm image import PATH | pull REF [--insecure] | ls [-q] [-o text|json|yaml] | rm NAME
 
@@ -30,8 +30,7 @@ ${registryHelp}`;
 
 /** Where unpacked layers live: beside the registry. */
 export function layersDir(p: Parsed): string {
-  const reg = p.flags.get('registry')?.[0];
-  return path.join(reg ? path.resolve(reg) : process.env.WTM_HOME || path.join(os.homedir(), '.wtm'), 'layers');
+  return path.join(path.resolve(registryDir(p)), 'layers');
 }
 
 export async function imageCommand(argv: readonly string[]): Promise<number> {

@@ -1,6 +1,7 @@
 import { UserError, WTM_VERSION } from '../runtime/index.js';
 import { closest, UsageError } from './args.js';
 import { completionCommand, completionHelp } from './completion.js';
+import { configCommand, configHelp } from './config.js';
 import {
   describeCommand, describeHelp, exportCommand, exportHelp, getCommand, getHelp, importCommand, importHelp,
   logsCommand, logsHelp,
@@ -40,6 +41,7 @@ Commands:
   image import|pull|ls|rm
                          manage OCI images (layouts, OCI archives, docker save archives, registries)
   version                print wtm's version (also --version)
+  config [--edit]        show (or edit) the settings: registry location, run defaults
   completion bash|zsh    print a shell completion script
 
 The registry is $WTM_HOME, or ~/.wtm; every command takes --registry DIR, before or after
@@ -62,6 +64,7 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   rm: { run: rmCommand, help: rmHelp },
   gc: { run: gcCommand, help: gcHelp },
   image: { run: imageCommand, help: imageHelp },
+  config: { run: configCommand, help: configHelp },
   completion: { run: async (argv) => completionCommand(argv, Object.fromEntries(Object.entries(commands).map(([n, c]) => [n, c.help]))), help: completionHelp },
 };
 

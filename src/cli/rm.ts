@@ -2,7 +2,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Registry } from '../registry/registry.js';
-import { defaultTasksDir, removeTaskRoot, UserError } from '../runtime/index.js';
+import { removeTaskRoot, UserError } from '../runtime/index.js';
+import { registryDir } from './settings.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
@@ -55,8 +56,7 @@ export async function rmCommand(argv: readonly string[]): Promise<number> {
       order.push(t);
     }
   }
-  const registryDir = p.flags.get('registry')?.[0];
-  const tasksDir = registryDir ? path.join(path.resolve(registryDir), 'tasks') : defaultTasksDir();
+  const tasksDir = path.join(path.resolve(registryDir(p)), 'tasks');
   const rootsDir = path.join(path.dirname(tasksDir), 'roots');
   for (const id of order) {
     await reg.deleteProcess(id);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { applyRunSettings } from './settings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
@@ -137,6 +138,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   const module = p.positionals[0];
   if (module === undefined) throw new UsageError('wtm run needs a MODULE (a .wasm file)');
+  // Defaults from the settings file ($WTM_HOME/config.yaml) for the flags not given.
+  if (p.flags.has('max-open-files')) p.flags.set('max-fds', p.flags.get('max-open-files')!);
+  applyRunSettings(p);
   const env: string[] = [];
   const noHost = p.flags.has('no-host');
   if (!noHost) {
