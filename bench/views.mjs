@@ -25,7 +25,7 @@ const env = { ...process.env, WTM_HOME: home };
 
 // One mixed iteration makes about 8 calls (the count printed is read from the log itself).
 const iterations = Math.ceil(target / 8);
-let t = performance.now();
+const t = performance.now();
 const run = spawnSync(process.execPath, [wtm, 'run', '--dir', `${work}:${guestDir}`, guest, 'mixed', String(iterations), guestDir], { env, encoding: 'utf8' });
 const runMs = performance.now() - t;
 if (run.status !== 0) {

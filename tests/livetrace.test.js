@@ -29,11 +29,11 @@ function runTraced(home, extra = [], guestArgs = []) {
 }
 
 // A trace line: [process ]    12.345 ms  #N call(args) = outcome  <duration>
-const LINE = /^(?:([0-9a-f]{8}) )?\s*\d+\.\d{3} ms  #(\d+) (\S+?)\((.*)\)(?: = (.*))?  <[^>]+>$/;
+const LINE = /^(?:([0-9a-f]{8}) )?\s*\d+\.\d{3} ms {2}#(\d+) (\S+?)\((.*)\)(?: = (.*))? {2}<[^>]+>$/;
 const traceLines = (stderr) => stderr.split('\n').filter((l) => LINE.test(l));
 const processId = (stderr) => /^wtm: process (\S+)$/m.exec(stderr)[1];
 /** A line without its leading time and trailing duration. */
-const strip = (l) => l.replace(/^((?:[0-9a-f]{8} )?)\s*\d+\.\d{3} ms  /, '$1').replace(/  <[^>]+>$/, '');
+const strip = (l) => l.replace(/^((?:[0-9a-f]{8} )?)\s*\d+\.\d{3} ms {2}/, '$1').replace(/ {2}<[^>]+>$/, '');
 
 // The guest's own calls, in order (after libc's start-up: args_get).
 const EXPECTED = [

@@ -71,7 +71,7 @@ test('SIGKILL at random moments: every run that printed leaves a readable log an
     const printed = ticks(out);
     report.push({ at, printed: printed.length });
     const recs = processes(home).filter((p) => !seen.has(p.id));
-    recs.forEach((p) => seen.add(p.id));
+    recs.forEach((p) => { seen.add(p.id); });
     assert.ok(recs.length <= 1, `trial ${i}: at most one new record`);
     // Killed before its record was written, the guest had not started: nothing to lose.
     if (printed.length > 0) assert.equal(recs.length, 1, `trial ${i}: the guest printed, so it has a record`);

@@ -46,7 +46,7 @@ test('a guest\'s spec: a number of the wrong type or out of its range is INVAL',
     { timeout_ms: true }, { timeout_ms: null }, { timeout_ms: [5] },
     // memory_limit: whole bytes from one page to 4 GiB
     { memory_limit: 0 }, { memory_limit: 65535 }, { memory_limit: 65536.5 }, { memory_limit: 2 ** 32 + 1 }, { memory_limit: -65536 },
-    { memory_limit: '16777216' }, { memory_limit: 1e400 /* Infinity: JSON null */ },
+    { memory_limit: '16777216' }, { memory_limit: Number.POSITIVE_INFINITY /* JSON null */ },
     // other types
     { args: [1] }, { args: 'a' }, { env: { A: 1 } }, { env: ['A=1', 2] }, { env: 'A=1' }, { stdin: 5 },
     { mounts: {} }, { mounts: [[]] }, { mounts: [{ guest: '/x', path: '/tmp', readonly: 'yes' }] },
@@ -112,7 +112,7 @@ test('runtime.spawn: a bad spec is a one-line Error naming the field; no Node wa
       [{ module: undefined }, /^task spec: names neither a module nor an image$/],
     ];
     for (const [extra, re] of bad) {
-      assert.throws(() => rt.spawn({ ...base, ...extra }), (e) => e instanceof Error && re.test(e.message) && !e.message.includes('\n') || assert.fail(e.message), JSON.stringify(extra, (k, v) => (typeof v === 'bigint' ? String(v) : v))?.slice(0, 100));
+      assert.throws(() => rt.spawn({ ...base, ...extra }), (e) => e instanceof Error && re.test(e.message) && !e.message.includes('\n') || assert.fail(e.message), JSON.stringify(extra, (_k, v) => (typeof v === 'bigint' ? String(v) : v))?.slice(0, 100));
     }
     assert.throws(() => rt.spawn(null), { message: 'task spec: must be an object, got null' });
     // The bounds themselves run.

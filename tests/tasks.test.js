@@ -148,10 +148,21 @@ test('queued tasks wait for a free slot: at most maxConcurrency run at once', as
   try {
     const hs = [];
     for (let i = 0; i < 6; i++) hs.push(rt.spawn({ module: guest('spin'), timeoutMs: 150 }));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(hs.filter((h) => h.state === 'running').length, 2);
-    assert.equal(hs.filter((h) => h.state === 'queued').length, 4);
-    for (const h of hs) assert.equal((await h.wait()).state, 'timeout');
+    // Watched until every task ended, never slept on: the state asserted is waited for.
+    const count = (state) => hs.filter((h) => h.state === state).length;
+    let most = 0;
+    let bothBusyWithFourWaiting = false;
+    const all = Promise.all(hs.map((h) => h.wait()));
+    let done = false;
+    all.then(() => (done = true), () => (done = true));
+    while (!done) {
+      most = Math.max(most, count('running'));
+      if (count('running') === 2 && count('queued') === 4) bothBusyWithFourWaiting = true;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(bothBusyWithFourWaiting, 'two ran while four waited');
+    assert.equal(most, 2, 'never more than maxConcurrency at once');
+    for (const r of await all) assert.equal(r.state, 'timeout');
   } finally {
     await rt.close();
   }

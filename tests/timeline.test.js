@@ -105,7 +105,7 @@ test('timeline of a task tree: 7 lanes and 26 marks in the page, as in the logs;
     assert.deepEqual(lanes.map((l) => l.id).sort(), [...tree].sort());
     assert.equal(lanes[0].offsetNs, 0);
     // Every process wrote one line; all are listed, each under its own lane.
-    const panel = await page.locator('#output').innerText();
+    const panel = await page.locator('#output').textContent();
     assert.equal((panel.match(/stdout: tree 2/g) ?? []).length, 1);
     assert.equal((panel.match(/stdout: tree 1/g) ?? []).length, 2);
     assert.equal((panel.match(/stdout: tree 0/g) ?? []).length, 4);
@@ -113,7 +113,7 @@ test('timeline of a task tree: 7 lanes and 26 marks in the page, as in the logs;
     const view = await page.locator('#view').boundingBox();
     const at = await page.evaluate(() => window.wtmTimeline.position(0, 5));
     await page.mouse.move(view.x + at.x, view.y + at.y);
-    const tip = await page.locator('#tip').innerText();
+    const tip = await page.locator('#tip').textContent();
     assert.match(tip, /fd_write\(fd=1, iovs=7 bytes\) = 7/);
     assert.match(tip, /record 5 · stdio/);
     assert.match(tip, /stdout: tree 2/);
@@ -152,7 +152,7 @@ test('timeline: a guest writing </script> cannot end the data element; default f
     assert.equal(await page.evaluate(() => window.pwned), undefined);
     const ds = await page.evaluate(() => ({ ...document.getElementById('timeline').dataset }));
     assert.deepEqual([ds.lanes, ds.marks], ['1', '3']);
-    assert.ok((await page.locator('#output').innerText()).includes(`who=${evil}`));
+    assert.ok((await page.locator('#output').textContent()).includes(`who=${evil}`));
   } finally {
     await b.close();
   }

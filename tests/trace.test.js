@@ -85,7 +85,7 @@ test('-o json writes one object per call, every call of the log, with named args
   const calls = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   const described = JSON.parse(cli(['describe', storyId, '-o', 'json']).stdout);
   assert.equal(calls.length, described.log.calls);
-  calls.forEach((c, i) => assert.equal(c.index, i));
+  calls.forEach((c, i) => { assert.equal(c.index, i); });
   const read = calls.find((c) => c.call === 'fd_read' && c.result === 5);
   assert.equal(read.data.text, 'hello');
   assert.equal(read.args.iovs, 5);

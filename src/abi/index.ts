@@ -2,7 +2,7 @@ import type { System } from '../system/index.js';
 import { argsImports } from './args.js';
 import { clockImports } from './clock.js';
 import { fdImports } from './fd.js';
-import { GuestMemory } from './memory.js';
+import type { GuestMemory } from './memory.js';
 import { pathImports } from './path.js';
 import { pollImports } from './poll.js';
 import { procImports } from './proc.js';

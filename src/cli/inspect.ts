@@ -435,6 +435,6 @@ function help(text: string): number {
   return 0;
 }
 
-function done(_: void): number {
+function done(_?: unknown): number {
   return 0;
 }

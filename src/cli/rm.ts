@@ -103,7 +103,7 @@ function descendants(id: string, children: Map<string, string[]>): string[] {
 
 /** Refuses a process that is still running (as getProcess reads it: a dead owner reads as interrupted). */
 async function refuseRunning(reg: Registry, id: string, asked: string): Promise<void> {
-  let rec;
+  let rec: Awaited<ReturnType<Registry['getProcess']>>;
   try {
     rec = await reg.getProcess(id);
   } catch {

@@ -196,7 +196,7 @@ for (const kind of upperKinds) {
         r: rootOf(ov),
         lowers,
         upper,
-        unchanged: () => lowers.forEach((l, i) => assert.deepEqual(snapshot(l), before[i], `lower layer ${i} changed`)),
+        unchanged: () => lowers.forEach((l, i) => { assert.deepEqual(snapshot(l), before[i], `lower layer ${i} changed`); }),
       };
     }
 
@@ -606,7 +606,7 @@ for (const kind of upperKinds) {
         assert.equal(read(r, 'merged/c'), 'C2');
         r.close();
       });
-      lowers.forEach((l, i) => assert.deepEqual(snapshot(l), before[i]));
+      lowers.forEach((l, i) => { assert.deepEqual(snapshot(l), before[i]); });
     });
   });
 }

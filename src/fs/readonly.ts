@@ -143,7 +143,7 @@ class ReadOnlyDir implements Dir {
     return Errno.XDEV;
   }
 
-  utimes(name: string, atim: bigint, mtim: bigint, fstflags: number): number {
+  utimes(name: string, _atim: bigint, _mtim: bigint, fstflags: number): number {
     const e = this.look(name);
     if (e !== 0) return e;
     if (badTimes(fstflags)) return Errno.INVAL;
@@ -193,7 +193,7 @@ class ReadOnlyFile implements File {
   allocate(): number {
     return Errno.BADF;
   }
-  utimes(atim: bigint, mtim: bigint, fstflags: number): number {
+  utimes(_atim: bigint, _mtim: bigint, fstflags: number): number {
     if (this.closed) return Errno.BADF;
     if (badTimes(fstflags)) return Errno.INVAL;
     return fstflags === 0 ? 0 : Errno.ROFS;

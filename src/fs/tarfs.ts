@@ -177,7 +177,7 @@ function parentOf(root: Dir, parts: string[], name: string): { dir: Dir; leaf: s
     opened.push(next);
     dir = next;
   }
-  return { dir, leaf: parts[parts.length - 1]!, close: () => opened.forEach((d) => d.close()) };
+  return { dir, leaf: parts[parts.length - 1]!, close: () => opened.forEach((d) => { d.close(); }) };
 }
 
 function addEntry(root: Dir, header: tar.Header, data: Buffer, report: TarLoadReport): void {

@@ -140,7 +140,9 @@ export function readDockerSave(files: Map<string, Uint8Array>, what: string): Im
     return { mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: sha256(b), size: b.byteLength };
   });
   const blobs = new Map<string, Uint8Array>([[config.digest, configBytes]]);
-  entry.Layers.forEach((l, i) => blobs.set(layers[i]!.digest, get(l)));
+  entry.Layers.forEach((l, i) => {
+    blobs.set(layers[i]!.digest, get(l));
+  });
   const manifest = { schemaVersion: 2, mediaType: MEDIA.manifest, config, layers };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = sha256(manifestBytes);

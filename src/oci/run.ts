@@ -111,7 +111,7 @@ function finishImageRun(image: Awaited<ReturnType<typeof findImage>>, root: Imag
   // A wasm artifact layer is the program itself: without an Entrypoint, argv[0] is the image's
   // name and everything else is its arguments.
   if (!entrypoint && wasmLayer !== null && ep.length === 0) argv.unshift(image.name);
-  const workingDir = c.WorkingDir && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/';
+  const workingDir = c.WorkingDir?.startsWith('/') ? c.WorkingDir : '/';
   let module = entrypoint ? null : wasmLayer;
   if (module === null) {
     const entry = argv[0];

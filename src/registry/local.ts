@@ -290,7 +290,7 @@ export async function sweepLeftovers(root: string, opts: { dryRun?: boolean; now
 
 function statFile(file: string): { bytes: number; mtimeMs: number } | null {
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st && st.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
+  return st?.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
 }
 
 /** Bytes of the files under `p` (links not followed); 0 for what vanished meanwhile. */

@@ -10,7 +10,7 @@ import { TailPublisher, TailReader, type TailMessage } from '../timemachine/tail
 import { logExtent, recoverInterrupted } from './recovery.js';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+after(() => dirs.forEach((d) => { fs.rmSync(d, { recursive: true, force: true }); }));
 function tmpdir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-recovery-'));
   dirs.push(d);

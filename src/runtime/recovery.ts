@@ -53,7 +53,7 @@ export async function logExtent(chunks: AsyncIterable<Uint8Array> | null, size: 
 export async function recoverInterrupted(reg: Registry): Promise<string[]> {
   const done: string[] = [];
   for (const id of await reg.listRunning()) {
-    let rec;
+    let rec: Awaited<ReturnType<Registry['getStoredProcess']>>;
     try {
       rec = await reg.getStoredProcess(id);
     } catch {

@@ -235,7 +235,7 @@ export class Runtime {
    * running are cancelled, and this resolves once they have settled.
    */
   private async runMain(module: WebAssembly.Module, config: ProcessConfig, opts: RunOptions, worker?: Worker, recording?: Recording): Promise<{ result: RunResult; job: JobResult }> {
-    let opened;
+    let opened: ReturnType<typeof openMountHandles>;
     try {
       opened = openMountHandles(config.mounts);
     } catch (e) {

@@ -8,7 +8,7 @@ export function anySignal(signals: (AbortSignal | undefined)[]): { signal: Abort
   if (list.length === 1) return { signal: list[0]!, dispose: () => {} };
   const c = new AbortController();
   const undo: (() => void)[] = [];
-  const dispose = () => undo.splice(0).forEach((f) => f());
+  const dispose = () => undo.splice(0).forEach((f) => { f(); });
   for (const s of list) {
     if (s.aborted) {
       c.abort(s.reason);

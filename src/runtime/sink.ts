@@ -1,7 +1,7 @@
 import { sha256Hex } from '../registry/digest.js';
 import type { LocalTaskQueue } from './scheduler.js';
 import type { TaskHandle, TaskSpec } from './tasks.js';
-import { TaskServer, TaskTree, type TaskSink } from './tree.js';
+import { TaskServer, type TaskTree, type TaskSink } from './tree.js';
 
 /**
  * The runtime's queue as its task servers see it: where each task sits in its tree (from its

@@ -75,7 +75,7 @@ export class TaskRunner {
     let given: MountConfig | undefined;
     // Handles this run opened; closed once the task's worker is done with them.
     const owned: (() => void)[] = [];
-    const closeOwned = () => owned.splice(0).forEach((close) => close());
+    const closeOwned = () => owned.splice(0).forEach((close) => { close(); });
     try {
       if (spec.image !== undefined) {
         // The image's tree, with this task's own fresh directory as its writable layer.

@@ -43,7 +43,7 @@ parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Wor
     return;
   }
   const channel = tasks ? { port: tasks.port, signal: new Int32Array(tasks.signal), tree: tasks.tree } : undefined;
-  let archives;
+  let archives: Awaited<ReturnType<typeof loadArchives>> | undefined;
   try {
     archives = config.replayLog ? undefined : await loadArchives(config);
   } catch (e) {

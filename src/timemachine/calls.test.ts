@@ -58,7 +58,7 @@ describe('the call table', () => {
   it('has exactly one entry per System and TaskHost method, and unique ids and names', () => {
     assert.deepEqual(CALLS.map((c) => c.method).sort(), [...declared.keys()].sort());
     assert.equal(new Set(CALLS.map((c) => c.wasi)).size, CALLS.length);
-    CALLS.forEach((c, i) => assert.equal(c.id, i));
+    CALLS.forEach((c, i) => { assert.equal(c.id, i); });
   });
 
   for (const c of CALLS) {
@@ -66,7 +66,7 @@ describe('the call table', () => {
       const m = declared.get(c.method)!;
       const params = takesOut(c) ? m.params.slice(0, -1) : m.params;
       assert.deepEqual(c.params.map(([n]) => n), params.map(([n]) => n), 'parameter names, in order');
-      c.params.forEach(([n, kind], i) => assert.ok(TYPE_OF_KIND[kind].includes(params[i]![1]), `${n}: kind ${kind} for type ${params[i]![1]}`));
+      c.params.forEach(([n, kind], i) => { assert.ok(TYPE_OF_KIND[kind].includes(params[i]![1]), `${n}: kind ${kind} for type ${params[i]![1]}`); });
       if (takesOut(c)) assert.equal(m.params.at(-1)![1], OUT_TYPE[c.out], 'the out object');
       assert.equal(c.outName === '', c.out === 'none', 'an output has a name');
       const returns = c.result === 'strings' ? 'readonly string[]' : c.result === 'exit' ? 'never' : 'number';
@@ -203,7 +203,7 @@ function succeed(c: CallSpec, args: unknown[]): unknown {
       if (c.out === 'recv') (out as Out<number>).value = 1;
       return 9;
     }
-    case 'random': (args[c.buffers] as Uint8Array).forEach((_, i, b) => (b[i] = (i * 37) & 0xff)); return 0;
+    case 'random': (args[c.buffers] as Uint8Array).forEach((_, i, b) => { b[i] = (i * 37) & 0xff; }); return 0;
     case 'filestat': Object.assign(out as object, { dev: 1n, ino: 2n ** 63n, filetype: 4, nlink: 1n, size: 12345n, atim: 5n, mtim: 6n, ctim: 7n }); return 0;
     case 'fdstat': Object.assign(out as object, { filetype: 3, flags: 1, rightsBase: 0x1fffffff, rightsInheriting: 5 }); return 0;
     case 'string': (out as Out<string>).value = '/dir'; return 0;

@@ -118,7 +118,7 @@ describe('RecordWriter / RecordReader', () => {
       '', 'a', 'hello world', 'héllo', '日本語のテキスト', '😀 emoji', 'x'.repeat(43) + 'é', 'é'.repeat(50),
       'ü'.repeat(5000), 'a'.repeat(100_000), 'path/to/file.txt\0nul',
     ];
-    const b = written((w) => strings.forEach((s) => w.string(s)), 16);
+    const b = written((w) => strings.forEach((s) => { w.string(s); }), 16);
     const r = new RecordReader(b);
     for (const s of strings) assert.equal(r.string(), s);
     assert.ok(r.atEnd);

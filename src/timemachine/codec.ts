@@ -230,7 +230,10 @@ export class RecordWriter {
   private grow(extra: number): void {
     let cap = this.buf.length * 2;
     while (cap < this.pos + extra) cap *= 2;
-    if (this.onBuffer !== null) return this.moveTo(cap);
+    if (this.onBuffer !== null) {
+      this.moveTo(cap);
+      return;
+    }
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;

@@ -53,7 +53,7 @@ function drain(reader: LogReader, from = 0): { recs: Uint8Array[]; error?: unkno
 }
 
 function checkPrefix(recs: Uint8Array[], from = 0): void {
-  recs.forEach((rec, k) => checkRecord(rec, from + k));
+  recs.forEach((rec, k) => { checkRecord(rec, from + k); });
 }
 
 // Small logs for the byte-by-byte tests: 9 batches of a few hundred bytes, one per codec.

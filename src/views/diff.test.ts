@@ -11,7 +11,7 @@ function rec(method: string, params: unknown[], ret: number | string[], outputs:
   w.u8(c.id);
   w.uvarint(start);
   w.uvarint(dur);
-  c.params.forEach(([, kind], i) => writeParam(w, kind, params[i]));
+  c.params.forEach(([, kind], i) => { writeParam(w, kind, params[i]); });
   if (Array.isArray(ret)) {
     w.uvarint(ret.length);
     for (const s of ret) w.string(s);

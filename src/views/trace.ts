@@ -64,7 +64,7 @@ export async function* traceBatches(log: LogStream, filter: TraceFilter = {}): A
       if (calls !== null && !calls.has(rec.call.wasi)) continue;
       if (filter.errors && rec.errno === 0) continue;
       if (filter.fd !== undefined && !onFd(rec, filter.fd)) continue;
-      if (filter.path !== undefined && !(path !== undefined && path.some((p) => under(p, filter.path!)))) continue;
+      if (filter.path !== undefined && !(path?.some((p) => under(p, filter.path!)))) continue;
       out.push({ index, rec });
     }
     if (out.length) yield out;

@@ -32,7 +32,7 @@ async function main(spec) {
   try {
     process.exitCode = wasi.start(instance);
   } catch (err) {
-    process.stderr.write(`trap: ${err && err.message}\n`);
+    process.stderr.write(`trap: ${err?.message}\n`);
     process.exitCode = 134;
   }
 }

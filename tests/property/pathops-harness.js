@@ -172,7 +172,7 @@ export function normalizeCase(c) {
     let list = holder.tree;
     for (const part of rel.split('/')) {
       let e = list.find((x) => x.name === part);
-      if (!e || e.kind !== 'd') {
+      if (e?.kind !== 'd') {
         if (e) list.splice(list.indexOf(e), 1);
         e = { name: part, kind: 'd', children: [] };
         list.push(e);
@@ -236,7 +236,7 @@ export function layout(c) {
       buildTree(path.join(s, `m${i}`), m.tree, env);
     });
     // Shadowed canaries: in the directory each mount is placed on (it exists by normalizeCase).
-    c.mounts.forEach((m, i) => fs.writeFileSync(path.join(mountPointHost(c, s, m), shadows[i].name), shadows[i].content));
+    c.mounts.forEach((m, i) => { fs.writeFileSync(path.join(mountPointHost(c, s, m), shadows[i].name), shadows[i].content); });
   }
   // Shadowed canaries live in the trees (a guest may legitimately move the directory holding
   // a mount point, and the trees are compared anyway): never read or named, like the others.
@@ -428,7 +428,7 @@ export async function runCase(c, { bin, runtime, module, plant = null, ignore = 
       if (!agrees(kl[i], wi)) {
         const p = { kind: 'result', text: `op ${i + 1} ${opText(c.ops[i], env)}: wtm answered \`${wi}\`, the kernel \`${kl[i]}\``, op: i };
         p.cls = problemClass(c, p);
-        if (ignore && ignore.test(`${p.cls} :: ${p.text}`)) {
+        if (ignore?.test(`${p.cls} :: ${p.text}`)) {
           stopped = true;
           break;
         }
@@ -502,7 +502,7 @@ export function describeCase(c) {
     tree(m.tree, '  ');
   }
   out.push('ops:');
-  c.ops.forEach((op, i) => out.push(`  ${i + 1}. ${opText(op)}`));
+  c.ops.forEach((op, i) => { out.push(`  ${i + 1}. ${opText(op)}`); });
   return out.join('\n');
 }
 
@@ -539,7 +539,7 @@ export async function minimize(c, stillFails, { budgetMs = 10000, parts = ['ops'
       out.push([...prefix, i]);
       if (e.kind === 'd') walk(e.children, [...prefix, i]);
     });
-    [best.root.tree, ...best.mounts.map((m) => m.tree)].forEach((list, t) => walk(list, [t]));
+    [best.root.tree, ...best.mounts.map((m) => m.tree)].forEach((list, t) => { walk(list, [t]); });
     return out;
   };
   for (let changed = true; changed && Date.now() < end;) {
