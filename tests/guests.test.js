@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { treeDigest } from './helpers.js';
-import { MemFs, Sandbox, runGuest } from '../dist/index.js';
+import { MemFs, Sandbox, runGuest } from '../dist/internal.js';
 import { BytesStdin, SinkStdio } from '../dist/sandbox/stdio.js';
 
 // Runs record into a registry of this test file's own, never the user's ~/.wtm.

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   Sandbox, HostFs, MemFs, Errno, Filetype, LookupFlags, OFlags, Rights, ALL_RIGHTS, newFilestat,
-} from '../dist/index.js';
+} from '../dist/internal.js';
 import { BytesStdin, SinkStdio } from '../dist/sandbox/stdio.js';
 
 const ROOT = 3, OTHER = 4, RO = 5;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { runProcess } from '../../dist/index.js';
+import { runProcess } from '../../dist/internal.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const guestSource = path.join(repo, 'tests/guests/pathops_script.c');
