@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { importImage, listImages, pullImage, readImageSources, removeImage, tagImage, type FoundImage } from '../oci/index.js';
+import { importImage, listImages, pullImage, readImageSources, removeImage, tagImage } from '../oci/index.js';
 import { parseFlags, UsageError, type Parsed } from './args.js';
 import { formatBytes, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
@@ -49,10 +49,6 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
     return p.positionals.length === 0 && !p.flags.has('help') && !p.flags.has('h') ? 2 : 0;
   }
   const [verb, arg] = p.positionals;
-  const said = (rec: FoundImage, given: string | undefined) => {
-    const names = given !== undefined ? [rec.name] : rec.names.length ? rec.names : ['<none>'];
-    return names.map((n) => `${n} ${rec.manifestDigest}\n`).join('');
-  };
   const registry = await openRegistry(p);
   switch (verb) {
     case 'import': {
@@ -66,7 +62,9 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       let out = '';
       for (const image of images) {
         const rec = await importImage(registry, image, layersDir(p), name);
-        out += name !== undefined ? said(rec, name) : (image.names.length ? image.names : ['<none>']).map((n) => `${n} ${rec.manifestDigest}\n`).join('');
+        // One line per name it was given here (a source with no tag gives none: <none>).
+        const given = name !== undefined ? [rec.name] : image.names.length ? image.names : ['<none>'];
+        out += given.map((n) => `${n} ${rec.manifestDigest}\n`).join('');
       }
       process.stdout.write(out);
       return 0;
@@ -133,6 +131,6 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown image command '${verb}' (import, pull, tag, ls, rm)`);
+      throw new UsageError(`unknown image command '${verb}' (import, pull, ls, rm) or tag`);
   }
 }
