@@ -3,3 +3,4 @@ export * from './images.js';
 export { tarFiles } from './archive.js';
 export { pullImage, parseRef } from './pull.js';
 export { prepareImageRun, type ImageRun } from './run.js';
+export { normalizeName, parseName, tryNormalizeName, type ParsedName } from './names.js';

@@ -1,35 +1,12 @@
+import { normalizeName, parseName } from './names.js';
 import { ImageError, MEDIA, pickManifest, readImage, sha256, type Descriptor, type ImageContent } from './layout.js';
 
 /** `[host[:port]/]name[:tag|@digest]`, split. */
 export interface ImageRef { host: string; name: string; reference: string }
 
 export function parseRef(ref: string): ImageRef {
-  let rest = ref;
-  let reference = 'latest';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    reference = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  } else {
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-      reference = rest.slice(colon + 1);
-      rest = rest.slice(0, colon);
-    }
-  }
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
-  let host = 'registry-1.docker.io';
-  let name = rest;
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    host = first;
-    name = rest.slice(slash + 1);
-  } else if (!rest.includes('/')) {
-    name = `library/${rest}`;
-  }
-  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name)) throw new ImageError(`${ref}: not a valid image name`);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(reference) && !/^sha256:[0-9a-f]{64}$/.test(reference)) throw new ImageError(`${ref}: not a valid tag or digest`);
-  return { host, name, reference };
+  const n = parseName(ref);
+  return { host: n.domain === 'docker.io' ? 'registry-1.docker.io' : n.domain, name: n.path, reference: n.digest ?? n.tag ?? 'latest' };
 }
 
 function isLoopback(host: string): boolean {
@@ -141,6 +118,6 @@ export async function pullImage(refText: string, opts: PullOptions = {}): Promis
     const b = blobs.get(digest);
     if (!b) throw new ImageError(`${refText}: blob ${digest} was not fetched`);
     return b;
-  }, top, `${ref.host === 'registry-1.docker.io' ? '' : ref.host + '/'}${ref.name}:${ref.reference}`, refText);
+  }, top, normalizeName(refText), refText);
   return image;
 }
