@@ -149,8 +149,8 @@ test('messages a new user meets: version, a module without run, one prefix, the 
   const notWasm = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-notwasm-')), 'x.wasm');
   fs.writeFileSync(notWasm, 'hello\n');
   assertOneLineError(run(['run', notWasm]), 1, /is not a WebAssembly module \(a .wasm file starts with the bytes \\0asm\)/);
-  assertOneLineError(run(['image', 'frob']), 2, /\(import, pull, ls, rm\)/);
-  assert.match(run(['--help']).stdout, /image import\|pull\|ls\|rm/);
+  assertOneLineError(run(['image', 'frob']), 2, /\(import, pull, tag, ls, rm\)/);
+  assert.match(run(['--help']).stdout, /image import\|pull\|tag\|ls\|rm/);
 });
 
 test('get processes ID shows that process; -q prints ids; export to a directory is refused, export - writes stdout', () => {

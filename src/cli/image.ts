@@ -131,6 +131,6 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown image command '${verb}' (import, pull, ls, rm) or tag`);
+      throw new UsageError(`unknown image command '${verb}' (import, pull, tag, ls, rm)`);
   }
 }

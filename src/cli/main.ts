@@ -38,7 +38,7 @@ Commands:
   import FILE            store a process written by export
   rm ID...               remove recorded processes (and task directories); -r with their tasks
   gc                     free what no record names (orphan modules, logs, layers, leftovers)
-  image import|pull|ls|rm
+  image import|pull|tag|ls|rm
                          manage OCI images (layouts, OCI archives, docker save archives, registries)
   version                print wtm's version (also --version)
   config [--edit]        show (or edit) the settings: registry location, run defaults

@@ -103,7 +103,7 @@ async function claimNames(registry: Registry, digest: string, names: string[]): 
   for (const key of await registry.store.listRecords(IMAGE)) {
     if (key === recordKey(digest)) continue;
     const other = await readRecord(registry, key);
-    if (!other || !other.names.some((n) => names.includes(n))) continue;
+    if (!other?.names.some((n) => names.includes(n))) continue;
     await writeRecord(registry, { ...other, names: other.names.filter((n) => !names.includes(n)) });
   }
 }
