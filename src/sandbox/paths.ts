@@ -304,8 +304,11 @@ export class PathCalls {
     try {
       const r = this.resolveParent(l, fd, Rights.PATH_UNLINK_FILE, path);
       if (typeof r === 'number') return -r;
-      if (r.self !== null) return Errno.ISDIR;
+      // Linux: `.`/`..` are ISDIR before anything; a name (a mount point too) asks for write
+      // access first (ROFS on a read-only parent), then a directory is ISDIR.
+      if (r.self !== null && r.name === '.') return Errno.ISDIR;
       if (r.parent.mount.readonly) return Errno.ROFS;
+      if (r.self !== null) return Errno.ISDIR;
       if (r.trailingSlash) {
         // `name/` (never followed): a directory is ISDIR, anything else that exists NOTDIR.
         const e = r.parent.dir.lstat(r.name, this.scratch);
