@@ -296,3 +296,10 @@ test('wtm config: the settings file gives the registry and run defaults; a flag 
   assert.equal(edited.status, 0, edited.stderr);
   assert.deepEqual(JSON.parse(cfg(['config', '-o', 'json']).stdout).run, { 'max-tasks': 2 });
 });
+
+test('wtm help CMD shows that command\'s help; an unknown one is one line', () => {
+  const h = run(['help', 'trace']);
+  assert.equal(h.status, 0);
+  assert.equal(h.stdout, run(['trace', '--help']).stdout);
+  assertOneLineError(run(['help', 'tarce']), 2, /no command 'tarce' \(did you mean 'trace'\?\)/);
+});

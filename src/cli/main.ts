@@ -89,7 +89,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
-    process.stdout.write((topic && commands[topic] ? commands[topic].help : mainHelp) + '\n');
+    if (topic !== undefined && commands[topic] === undefined) {
+      const near = closest(topic, Object.keys(commands));
+      process.stderr.write(`wtm help: no command '${topic}'${near ? ` (did you mean '${near}'?)` : ` (try 'wtm --help')`}\n`);
+      return 2;
+    }
+    process.stdout.write((topic ? commands[topic]!.help : mainHelp) + '\n');
     return 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
