@@ -51,7 +51,7 @@ export async function diffCommand(argv: readonly string[]): Promise<number> {
   if (format !== 'text' && format !== 'json') throw new UsageError(`-o ${format}: expected text or json`);
   const ctx = p.flags.get('context')?.[0] ?? '3';
   if (!/^\d{1,6}$/.test(ctx)) throw new UsageError(`--context ${ctx}: expected a whole number of calls`);
-  if (p.positionals.length !== 2) throw new UsageError('wtm diff needs two process IDs');
+  if (p.positionals.length !== 2) throw new UsageError('needs two process IDs');
   try {
     return await run(p.positionals as [string, string], format, Number(ctx), p.flags.has('show-env'), p);
   } catch (e) {

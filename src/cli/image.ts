@@ -52,8 +52,8 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
   const registry = await openRegistry(p);
   switch (verb) {
     case 'import': {
-      if (!arg) throw new UsageError('wtm image import needs a PATH');
-      if (p.positionals.length > 2) throw new UsageError('wtm image import takes one PATH[:TAG]');
+      if (!arg) throw new UsageError('import needs a PATH');
+      if (p.positionals.length > 2) throw new UsageError('import takes one PATH[:TAG]');
       const name = p.flags.get('name')?.[0];
       const images = await readImageSources(arg);
       if (name !== undefined && images.length > 1) {
@@ -70,7 +70,7 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'pull': {
-      if (!arg) throw new UsageError('wtm image pull needs a REF (e.g. 127.0.0.1:5000/hello:1)');
+      if (!arg) throw new UsageError('pull needs a REF (e.g. 127.0.0.1:5000/hello:1)');
       const tty = process.stderr.isTTY;
       let last = 0;
       const image = await pullImage(arg, {
@@ -91,7 +91,7 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
     }
     case 'tag': {
       const newName = p.positionals[2];
-      if (!arg || !newName || p.positionals.length > 3) throw new UsageError('wtm image tag needs a SOURCE image and a new NAME');
+      if (!arg || !newName || p.positionals.length > 3) throw new UsageError('tag needs a SOURCE image and a new NAME');
       const rec = await tagImage(registry, arg, newName);
       process.stdout.write(`${rec.name} ${rec.manifestDigest}\n`);
       return 0;
@@ -116,7 +116,7 @@ export async function imageCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'rm': case 'remove': {
-      if (!arg) throw new UsageError('wtm image rm needs a NAME');
+      if (!arg) throw new UsageError('rm needs a NAME');
       for (const ref of p.positionals.slice(1)) {
         const { image: r, untagged, removed, freed, shared } = await removeImage(registry, ref, layersDir(p));
         const what = untagged.length ? `untagged ${untagged.join(', ')}` : '';

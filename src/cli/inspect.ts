@@ -94,7 +94,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`wtm get needs one of processes, tasks, modules, configs, logs${what ? ` (not ${what})` : ''}`);
+      throw new UsageError(`needs one of processes, tasks, modules, configs, logs${what ? ` (not ${what})` : ''}`);
   }
 }
 
@@ -111,7 +111,7 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   const p = parseFlags(argv, withOutput);
   if (p.flags.has('help') || p.flags.has('h')) return help(describeHelp);
   const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
-  if (p.positionals.length !== 1) throw new UsageError('wtm describe needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const rec = await reg.getProcess(id);
@@ -196,7 +196,7 @@ export async function logsCommand(argv: readonly string[]): Promise<number> {
   const only = p.flags.get('stream')?.[0];
   if (only !== undefined && only !== 'stdout' && only !== 'stderr') throw new UsageError(`--stream ${only}: expected stdout or stderr`);
   const stamps = p.flags.has('t') || p.flags.has('timestamps');
-  if (p.positionals.length !== 1) throw new UsageError('wtm logs needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const follow = p.flags.has('f') || p.flags.has('follow');
   const tailText = p.flags.get('tail')?.[0];
   if (tailText !== undefined && !/^\d+$/.test(tailText)) throw new UsageError(`--tail ${tailText}: expected a whole number of lines`);
@@ -288,7 +288,7 @@ ${registryHelp}`;
 export async function exportCommand(argv: readonly string[]): Promise<number> {
   const p = parseFlags(argv, { ...common, 'with-host-env': { value: false } });
   if (p.flags.has('help') || p.flags.has('h')) return help(exportHelp);
-  if (p.positionals.length !== 2) throw new UsageError('wtm export needs a process ID and a FILE');
+  if (p.positionals.length !== 2) throw new UsageError('needs a process ID and a FILE');
   const reg = await openRegistry(p);
   const id = await reg.resolveProcessId(p.positionals[0]!);
   const file = p.positionals[1]!;
@@ -322,11 +322,15 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw e;
   }
   process.stderr.write(`wtm: exported ${id} to ${file} (${formatBytes(bytes)})\n`);
-  if (withheld.length) {
-    const shown = withheld.length > 6 ? `${withheld.slice(0, 6).join(', ')} and ${withheld.length - 6} more` : withheld.join(', ');
-    process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host (${shown}); --with-host-env keeps them\n`);
-  }
+  sayWithheld(withheld);
   return 0;
+}
+
+/** The line an export says when it left values out (none when it did not). */
+function sayWithheld(withheld: string[]): void {
+  if (withheld.length === 0) return;
+  const shown = withheld.length > 6 ? `${withheld.slice(0, 6).join(', ')} and ${withheld.length - 6} more` : withheld.join(', ');
+  process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host (${shown}); --with-host-env keeps them\n`);
 }
 
 /** `export ID -`: the file on stdout (never to a terminal), for a pipe (`| ssh host wtm import -`). */
@@ -336,7 +340,7 @@ async function exportToStdout(reg: Registry, id: string, withHostEnv: boolean): 
   for await (const chunk of reg.exportStream(id, { withHostEnv, withheld })) {
     if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', r));
   }
-  if (withheld.length) process.stderr.write(`wtm: withheld the values of ${withheld.length} variable${withheld.length === 1 ? '' : 's'} inherited from the host; --with-host-env keeps them\n`);
+  sayWithheld(withheld);
   return 0;
 }
 
@@ -352,7 +356,7 @@ ${registryHelp}`;
 export async function importCommand(argv: readonly string[]): Promise<number> {
   const p = parseFlags(argv, common);
   if (p.flags.has('help') || p.flags.has('h')) return help(importHelp);
-  if (p.positionals.length !== 1) throw new UsageError('wtm import needs a FILE');
+  if (p.positionals.length !== 1) throw new UsageError('needs a FILE');
   const reg = await openRegistry(p);
   const given = p.positionals[0]!;
   // '-': stdin, copied to a private temporary file first (the import reads the file twice).

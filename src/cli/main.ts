@@ -113,11 +113,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)} (try 'wtm ${name} --help')\n`);
+      process.stderr.write(`wtm ${name}: ${e.message} (try 'wtm ${name} --help')\n`);
       return 2;
     }
     if (e instanceof UserError) {
-      process.stderr.write(`wtm ${name}: ${withoutPrefix(e.message, name)}\n`);
+      process.stderr.write(`wtm ${name}: ${e.message}\n`);
       return 1;
     }
     // Anything else (a registry or log error) is still one line; WTM_DEBUG=1 shows the stack.
@@ -125,10 +125,5 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }
-}
-
-/** `wtm run needs a MODULE` under `wtm run:` reads `wtm run: needs a MODULE`: the prefix once. */
-function withoutPrefix(message: string, command: string): string {
-  return message.startsWith(`wtm ${command} `) ? message.slice(`wtm ${command} `.length) : message;
 }
 

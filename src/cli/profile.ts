@@ -49,7 +49,7 @@ export async function profileCommand(argv: readonly string[]): Promise<number> {
   }
   const format = parseFormat(p.flags.get('o') ?? p.flags.get('output'));
   if (format === 'yaml') throw new UsageError('-o yaml: expected text or json');
-  if (p.positionals.length !== 1) throw new UsageError('wtm profile needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const top = whole(p.flags.get('top')?.[0], '--top', 1, 10_000, 15);
   const intervalUs = whole(p.flags.get('interval')?.[0], '--interval', 1, 1_000_000, 100);
   const registry = await openRegistry(p);

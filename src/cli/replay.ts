@@ -66,7 +66,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     for (const f of ['inspect', 'last', 'dump-memory']) if (p.flags.has(f)) throw new UsageError(`--${f} needs --until N`);
     if (p.flags.has('o') || p.flags.has('output')) throw new UsageError('-o needs --until N and --inspect');
   }
-  if (p.positionals.length !== 1) throw new UsageError('wtm replay needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const registry = await openRegistry(p);
   const trace = traceFlag(p);
   if (!travel) {

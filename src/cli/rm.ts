@@ -33,7 +33,7 @@ export async function rmCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(rmHelp + '\n');
     return 0;
   }
-  if (p.positionals.length === 0) throw new UsageError('wtm rm needs at least one process ID');
+  if (p.positionals.length === 0) throw new UsageError('needs at least one process ID');
   const recursive = p.flags.has('recursive') || p.flags.has('r');
   const reg = await openRegistry(p);
   // Resolve and check every id first: a bad one removes nothing.

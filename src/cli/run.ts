@@ -137,7 +137,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const module = p.positionals[0];
-  if (module === undefined) throw new UsageError('wtm run needs a MODULE (a .wasm file)');
+  if (module === undefined) throw new UsageError('needs a MODULE (a .wasm file)');
   // Defaults from the settings file ($WTM_HOME/config.yaml) for the flags not given.
   if (p.flags.has('max-open-files')) p.flags.set('max-fds', p.flags.get('max-open-files')!);
   applyRunSettings(p);

@@ -40,7 +40,7 @@ export async function timelineCommand(argv: readonly string[]): Promise<number> 
   }
   const format = p.flags.get('o')?.[0] ?? p.flags.get('output')?.[0] ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`-o ${format}: expected text or json`);
-  if (p.positionals.length !== 1) throw new UsageError('wtm timeline needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const outFlag = p.flags.get('out')?.[0];
   if (outFlag === '') throw new UsageError('--out needs a file name');
   const reg = await openRegistry(p);

@@ -4,7 +4,7 @@ import { logCutReason } from '../registry/registry.js';
 import { LogStream } from '../timemachine/stream.js';
 import { formatTraceLine, traceJson } from '../timemachine/trace-format.js';
 import { errnoName } from '../system/index.js';
-import { FsStoryBuilder, interleave, joinGuest, traceBatches, unknownCalls, type FsStory, type TraceFilter, type TraceSource } from '../views/index.js';
+import { FsStoryBuilder, interleave, traceBatches, underGuestPath, unknownCalls, type FsStory, type TraceFilter, type TraceSource } from '../views/index.js';
 import { formatBytes, printTable } from './output.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
@@ -65,7 +65,7 @@ export async function traceCommand(argv: readonly string[]): Promise<number> {
   }
   const format = (p.flags.get('o') ?? p.flags.get('output'))?.[0] ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`-o ${format}: expected text or json`);
-  if (p.positionals.length !== 1) throw new UsageError('wtm trace needs one process ID');
+  if (p.positionals.length !== 1) throw new UsageError('needs one process ID');
   const last = (name: string) => p.flags.get(name)?.at(-1);
   const calls = (p.flags.get('call') ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
   const unknown = unknownCalls(calls);
@@ -134,8 +134,7 @@ async function fsStory(log: LogStream, filter: TraceFilter): Promise<FsStory> {
   for await (const batch of traceBatches(log, range)) for (const { index, rec } of batch) b.add(rec, index);
   const story = b.story();
   if (filter.path === undefined) return story;
-  const prefix = joinGuest(undefined, filter.path);
-  const under = (p: string | undefined) => p !== undefined && (prefix === '/' || p === prefix || p.startsWith(prefix + '/'));
+  const under = (p: string | undefined) => p !== undefined && underGuestPath(p, filter.path!);
   return { events: story.events.filter((e) => under(e.path) || under(e.to)), files: story.files.filter((f) => under(f.path)) };
 }
 

@@ -157,15 +157,26 @@ function typeSection(r: Reader, types: (FuncType | null)[]): void {
   }
 }
 
+/** `\0asm`: the first bytes of every binary module. */
+export function hasWasmMagic(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
+}
+
+/** A reader at the first section of a module (after its magic and version). */
+function sectionsReader(bytes: Uint8Array): Reader {
+  const r = new Reader(bytes);
+  if (!hasWasmMagic(bytes)) r.fail('not a WebAssembly module', 0);
+  r.pos = 8;
+  return r;
+}
+
 /**
  * The imports of a module, in order, up to and including its first non-function import (whose
  * descriptor is not read: wtm provides only functions, so it is refused whatever it is).
  * Throws ImportReadError for bytes it cannot read.
  */
 export function readImports(bytes: Uint8Array): ModuleImport[] {
-  const r: Reader = new Reader(bytes);
-  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) r.fail('not a WebAssembly module', 0);
-  r.pos = 8;
+  const r = sectionsReader(bytes);
   const types: (FuncType | null)[] = [];
   const out: ModuleImport[] = [];
   while (!r.done) {
@@ -238,9 +249,7 @@ export function checkImports(bytes: Uint8Array, where = 'the module'): string | 
  * from WebAssembly.Module.imports) offsets the function index space. For `--invoke`.
  */
 export function readExportTypes(bytes: Uint8Array, importedFunctions: number): Map<string, FuncType> {
-  const r: Reader = new Reader(bytes);
-  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) r.fail('not a WebAssembly module', 0);
-  r.pos = 8;
+  const r = sectionsReader(bytes);
   const types: (FuncType | null)[] = [];
   const funcs: number[] = [];
   const out = new Map<string, FuncType>();

@@ -23,7 +23,7 @@ import { looksLikeWat, watToWasm } from './wat.js';
 import { limitMemory } from './memlimit.js';
 import type { JobResult } from './pool.js';
 import type { TailMessage } from '../timemachine/tail.js';
-import { checkImports, readExportTypes } from './imports.js';
+import { checkImports, hasWasmMagic, readExportTypes } from './imports.js';
 
 export { UserError };
 export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
@@ -136,7 +136,7 @@ export class Runtime {
         throw new UserError(`${where} is not a valid WebAssembly text module: ${(e as Error).message}`);
       }
     }
-    if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    if (!hasWasmMagic(bytes)) {
       throw new UserError(`${where} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
     }
     let compiled: WebAssembly.Module;

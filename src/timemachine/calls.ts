@@ -1,4 +1,4 @@
-import type { Dirent, Event, Fdstat, Filestat, Out, Subscription, System, TaskHost } from '../system/index.js';
+import { Errno, type Dirent, type Event, type Fdstat, type Filestat, type Out, type Subscription, type System, type TaskHost } from '../system/index.js';
 import type { RecordReader, RecordWriter } from './codec.js';
 
 /**
@@ -123,8 +123,6 @@ export function takesOut(c: CallSpec): boolean {
   return c.out !== 'none' && c.out !== 'filled' && c.out !== 'random';
 }
 
-const ERRNO_NOBUFS = 42;
-
 /** The errno a call's return value carries: 0 when it succeeded, whatever its convention. */
 export function errnoOf(c: CallSpec, ret: number | readonly string[]): number {
   if (typeof ret !== 'number') return 0;
@@ -136,7 +134,7 @@ export function errnoOf(c: CallSpec, ret: number | readonly string[]): number {
 /** Did the call succeed, so that its outputs were recorded? */
 export function succeeded(c: CallSpec, ret: number): boolean {
   // A task result too big for the buffer (NOBUFS) still carries the result text.
-  if (c.out === 'result') return ret === 0 || ret === ERRNO_NOBUFS;
+  if (c.out === 'result') return ret === 0 || ret === Errno.NOBUFS;
   return errnoOf(c, ret) === 0;
 }
 

@@ -17,7 +17,6 @@ export type RecordListener = (payload: Uint8Array, index: number) => void;
  */
 export class Recorder {
   private readonly t0 = performance.now();
-  private recorded = 0;
   /** `onRecord` sees each record as it is written (live trace). */
   constructor(readonly inner: System & TaskHost, readonly log: LogWriter, private readonly onRecord?: RecordListener) {}
 
@@ -42,8 +41,8 @@ export class Recorder {
     for (let i = 0; i < params.length; i++) writeParam(w, params[i]![1], args[i]);
     writeResult(w, c, args, ret);
     w.endRecord();
-    if (this.onRecord !== undefined) this.onRecord(w.lastRecord(), this.recorded);
-    this.recorded++;
+    // Its number: the records written before it (sealed or buffered).
+    if (this.onRecord !== undefined) this.onRecord(w.lastRecord(), this.log.recordCount - 1);
     this.log.maybeFlush();
   }
 }

@@ -4,7 +4,7 @@ export { FdTracker, joinGuest, type FdInfo } from './fds.js';
 export { logPoint, type LogPoint } from './timetravel.js';
 export { nameWasmFrames, sampleDurations, summarizeProfile, type CpuProfile, type ProfileSummary, type FunctionTime } from './profile.js';
 export { readWasmNames, functionAt, WasmFormatError, type WasmNames } from './wasm-names.js';
-export { interleave, traceBatches, traceCalls, unknownCalls, type TraceFilter, type TraceSource, type TracedCall } from './trace.js';
+export { interleave, underGuestPath, traceBatches, traceCalls, unknownCalls, type TraceFilter, type TraceSource, type TracedCall } from './trace.js';
 export { FsStoryBuilder, openMode, type FsEvent, type FsFile, type FsStory } from './fsstory.js';
 export { diffLogs, excerpt, type DiffOptions, type DiffSide, type EnvDiff, type FirstDifference, type LogDiff, type SequenceDiff, type ShownCall, type StreamDiff } from './diff.js';
 export { KINDS, scriptJson, timelineData, timelineHtml, type LaneInput, type TimelineData, type TimelineOptions } from './timeline.js';

@@ -27,7 +27,7 @@ const FD_PARAMS = new Set(['fd', 'from', 'to', 'oldFd', 'newFd']);
 const PATH_PARAMS = new Set(['path', 'oldPath', 'newPath', 'target']);
 
 /** Does a guest path fall under `prefix` (as a path: `/data` matches `/data/x`, not `/database`)? */
-function under(path: string, prefix: string): boolean {
+export function underGuestPath(path: string, prefix: string): boolean {
   const p = joinGuest(undefined, prefix);
   if (p === '' || p === '/') return true;
   return path === p || path.startsWith(p + '/');
@@ -64,7 +64,7 @@ export async function* traceBatches(log: LogStream, filter: TraceFilter = {}): A
       if (calls !== null && !calls.has(rec.call.wasi)) continue;
       if (filter.errors && rec.errno === 0) continue;
       if (filter.fd !== undefined && !onFd(rec, filter.fd)) continue;
-      if (filter.path !== undefined && !(path?.some((p) => under(p, filter.path!)))) continue;
+      if (filter.path !== undefined && !(path?.some((p) => underGuestPath(p, filter.path!)))) continue;
       out.push({ index, rec });
     }
     if (out.length) yield out;
