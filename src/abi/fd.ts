@@ -1,18 +1,8 @@
 import { newFdstat, newFilestat, type Dirent, type Out, type System } from '../system/index.js';
+import { rights, s64, u64, u64n, type Hi, type Lo } from './i64.js';
 import { readIovecs } from './iovec.js';
 import { errnoOf, utf8, type GuestMemory } from './memory.js';
 import { writeFilestat } from './layout.js';
-
-const U64_MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** A u64 argument as a number; values past 2^53 become Infinity, which the System refuses. */
-function u64(v: bigint): number {
-  const u = BigInt.asUintN(64, v);
-  return u > U64_MAX_SAFE ? Infinity : Number(u);
-}
-/** Rights arrive as i64; only the low 30 bits mean anything. */
-function rights(v: bigint): number {
-  return Number(v & 0x3fffffffn);
-}
 
 /** Every fd_* call. */
 export function fdImports(sys: System, mem: GuestMemory) {
@@ -30,11 +20,11 @@ export function fdImports(sys: System, mem: GuestMemory) {
     return b;
   };
   return {
-    fd_advise(fd: number, offset: bigint, len: bigint, advice: number): number {
-      return sys.fdAdvise(fd, u64(offset), u64(len), advice);
+    fd_advise(fd: number, offsetLo: Lo, offsetHi: Hi, lenLo: Lo, lenHi: Hi, advice: number): number {
+      return sys.fdAdvise(fd, u64(offsetLo, offsetHi), u64(lenLo, lenHi), advice);
     },
-    fd_allocate(fd: number, offset: bigint, len: bigint): number {
-      const o = u64(offset), l = u64(len);
+    fd_allocate(fd: number, offsetLo: Lo, offsetHi: Hi, lenLo: Lo, lenHi: Hi): number {
+      const o = u64(offsetLo, offsetHi), l = u64(lenLo, lenHi);
       if (!Number.isSafeInteger(o + l)) return 22; // FBIG
       return sys.fdAllocate(fd, o, l);
     },
@@ -64,8 +54,8 @@ export function fdImports(sys: System, mem: GuestMemory) {
     fd_fdstat_set_flags(fd: number, flags: number): number {
       return sys.fdFdstatSetFlags(fd, flags & 0xffff);
     },
-    fd_fdstat_set_rights(fd: number, base: bigint, inheriting: bigint): number {
-      return sys.fdFdstatSetRights(fd, rights(base), rights(inheriting));
+    fd_fdstat_set_rights(fd: number, baseLo: Lo, baseHi: Hi, inheritingLo: Lo, inheritingHi: Hi): number {
+      return sys.fdFdstatSetRights(fd, rights(baseLo, baseHi), rights(inheritingLo, inheritingHi));
     },
     fd_filestat_get(fd: number, ptr: number): number {
       try {
@@ -79,17 +69,17 @@ export function fdImports(sys: System, mem: GuestMemory) {
         return errnoOf(e);
       }
     },
-    fd_filestat_set_size(fd: number, size: bigint): number {
-      return sys.fdFilestatSetSize(fd, u64(size));
+    fd_filestat_set_size(fd: number, sizeLo: Lo, sizeHi: Hi): number {
+      return sys.fdFilestatSetSize(fd, u64(sizeLo, sizeHi));
     },
-    fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fstflags: number): number {
-      return sys.fdFilestatSetTimes(fd, BigInt.asUintN(64, atim), BigInt.asUintN(64, mtim), fstflags & 0xffff);
+    fd_filestat_set_times(fd: number, atimLo: Lo, atimHi: Hi, mtimLo: Lo, mtimHi: Hi, fstflags: number): number {
+      return sys.fdFilestatSetTimes(fd, u64n(atimLo, atimHi), u64n(mtimLo, mtimHi), fstflags & 0xffff);
     },
-    fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): number {
+    fd_pread(fd: number, iovs: number, iovsLen: number, offsetLo: Lo, offsetHi: Hi, nreadPtr: number): number {
       try {
         const p = nreadPtr >>> 0;
         mem.check(p, 4);
-        const o = u64(offset);
+        const o = u64(offsetLo, offsetHi);
         if (o === Infinity) return 28; // INVAL
         const n = sys.fdPread(fd, readIovecs(mem, iovs >>> 0, iovsLen >>> 0), o);
         if (n < 0) return -n;
@@ -124,11 +114,11 @@ export function fdImports(sys: System, mem: GuestMemory) {
         return errnoOf(e);
       }
     },
-    fd_pwrite(fd: number, iovs: number, iovsLen: number, offset: bigint, nwrittenPtr: number): number {
+    fd_pwrite(fd: number, iovs: number, iovsLen: number, offsetLo: Lo, offsetHi: Hi, nwrittenPtr: number): number {
       try {
         const p = nwrittenPtr >>> 0;
         mem.check(p, 4);
-        const o = u64(offset);
+        const o = u64(offsetLo, offsetHi);
         if (o === Infinity) return 28; // INVAL
         const n = sys.fdPwrite(fd, readIovecs(mem, iovs >>> 0, iovsLen >>> 0), o);
         if (n < 0) return -n;
@@ -150,12 +140,12 @@ export function fdImports(sys: System, mem: GuestMemory) {
         return errnoOf(e);
       }
     },
-    fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
+    fd_readdir(fd: number, buf: number, bufLen: number, cookieLo: Lo, cookieHi: Hi, bufusedPtr: number): number {
       try {
         const b = buf >>> 0, len = bufLen >>> 0, up = bufusedPtr >>> 0;
         mem.check(b, len);
         mem.check(up, 4);
-        const c = u64(cookie);
+        const c = u64(cookieLo, cookieHi);
         const e = sys.fdReaddir(fd, c === Infinity ? Number.MAX_SAFE_INTEGER : c, len, listing);
         if (e !== 0) return e;
         mem.setU32(up, encodeDirents(mem, b, len, listing.value, encodeName));
@@ -167,11 +157,11 @@ export function fdImports(sys: System, mem: GuestMemory) {
     fd_renumber(fd: number, to: number): number {
       return sys.fdRenumber(fd, to);
     },
-    fd_seek(fd: number, offset: bigint, whence: number, newOffsetPtr: number): number {
+    fd_seek(fd: number, offsetLo: Lo, offsetHi: Hi, whence: number, newOffsetPtr: number): number {
       try {
         const p = newOffsetPtr >>> 0;
         mem.check(p, 8);
-        const n = sys.fdSeek(fd, Number(offset), whence & 0xff);
+        const n = sys.fdSeek(fd, s64(offsetLo, offsetHi), whence & 0xff);
         if (n < 0) return -n;
         mem.setU64n(p, n);
         return 0;
@@ -214,23 +204,36 @@ export function fdImports(sys: System, mem: GuestMemory) {
  * The last entry may be cut; a full buffer tells the guest to call again. Returns bytes used.
  */
 function encodeDirents(mem: GuestMemory, buf: number, len: number, list: readonly Dirent[], encode: (s: string) => Uint8Array): number {
-  const header = new Uint8Array(24);
-  const hv = new DataView(header.buffer);
+  // The caller checked [buf, buf+len) and nothing since can grow memory: the views are current.
+  const view = mem.view, u8 = mem.u8;
   let used = 0;
   for (let i = 0; i < list.length && used < len; i++) {
     const d = list[i]!;
     const nameBytes = encode(d.name);
-    hv.setBigUint64(0, BigInt(d.next), true);
-    hv.setBigUint64(8, d.ino, true);
-    hv.setUint32(16, nameBytes.byteLength, true);
-    header[20] = d.type;
-    const h = Math.min(24, len - used);
-    mem.write(buf + used, header.subarray(0, h));
-    used += h;
-    if (used >= len) break;
+    const p = buf + used;
+    if (len - used >= 24) {
+      const next = d.next, nextHi = Math.floor(next / 4294967296);
+      view.setUint32(p, next - nextHi * 4294967296, true);
+      view.setUint32(p + 4, nextHi, true);
+      view.setBigUint64(p + 8, d.ino, true);
+      view.setUint32(p + 16, nameBytes.byteLength, true);
+      view.setUint32(p + 20, d.type, true); // d_type, then three bytes of padding
+      used += 24;
+    } else {
+      // The buffer ends inside this header: as much of it as fits (the guest sees it is cut).
+      partialHeader.fill(0);
+      headerView.setBigUint64(0, BigInt(d.next), true);
+      headerView.setBigUint64(8, d.ino, true);
+      headerView.setUint32(16, nameBytes.byteLength, true);
+      partialHeader[20] = d.type;
+      u8.set(partialHeader.subarray(0, len - used), p);
+      return len;
+    }
     const n = Math.min(nameBytes.byteLength, len - used);
-    mem.write(buf + used, nameBytes.subarray(0, n));
+    u8.set(n === nameBytes.byteLength ? nameBytes : nameBytes.subarray(0, n), buf + used);
     used += n;
   }
   return used;
 }
+const partialHeader = new Uint8Array(24);
+const headerView = new DataView(partialHeader.buffer);

@@ -1,4 +1,5 @@
 import { newFilestat, type Out, type System } from '../system/index.js';
+import { rights, u64n, type Hi, type Lo } from './i64.js';
 import { writeFilestat } from './layout.js';
 import { errnoOf, utf8, type GuestMemory } from './memory.js';
 
@@ -26,10 +27,10 @@ export function pathImports(sys: System, mem: GuestMemory) {
         return errnoOf(e);
       }
     },
-    path_filestat_set_times(fd: number, flags: number, path: number, pathLen: number, atim: bigint, mtim: bigint, fstflags: number): number {
+    path_filestat_set_times(fd: number, flags: number, path: number, pathLen: number, atimLo: Lo, atimHi: Hi, mtimLo: Lo, mtimHi: Hi, fstflags: number): number {
       try {
         const s = mem.string(path >>> 0, pathLen >>> 0);
-        return sys.pathFilestatSetTimes(fd, flags, s, BigInt.asUintN(64, atim), BigInt.asUintN(64, mtim), fstflags & 0xffff);
+        return sys.pathFilestatSetTimes(fd, flags, s, u64n(atimLo, atimHi), u64n(mtimLo, mtimHi), fstflags & 0xffff);
       } catch (e) {
         return errnoOf(e);
       }
@@ -43,12 +44,12 @@ export function pathImports(sys: System, mem: GuestMemory) {
         return errnoOf(e);
       }
     },
-    path_open(fd: number, dirflags: number, path: number, pathLen: number, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number, fdPtr: number): number {
+    path_open(fd: number, dirflags: number, path: number, pathLen: number, oflags: number, rightsBaseLo: Lo, rightsBaseHi: Hi, rightsInheritingLo: Lo, rightsInheritingHi: Hi, fdflags: number, fdPtr: number): number {
       try {
         const p = fdPtr >>> 0;
         mem.check(p, 4);
         const s = mem.string(path >>> 0, pathLen >>> 0);
-        const r = sys.pathOpen(fd, dirflags, s, oflags & 0xffff, Number(rightsBase & 0x3fffffffn), Number(rightsInheriting & 0x3fffffffn), fdflags & 0xffff);
+        const r = sys.pathOpen(fd, dirflags, s, oflags & 0xffff, rights(rightsBaseLo, rightsBaseHi), rights(rightsInheritingLo, rightsInheritingHi), fdflags & 0xffff);
         if (r < 0) return -r;
         mem.setU32(p, r);
         return 0;

@@ -13,6 +13,22 @@ const C = fs.constants;
 export const PROC_FD_AT = fs.existsSync('/proc/self/fd');
 
 /**
+ * The prefix of those names: `/proc/PID/fd/`, which the kernel resolves a step quicker than
+ * `/proc/self/fd/` (no `self` link to read: ~5% of a stat), when /proc is this process's own
+ * (same pid namespace: `/proc/PID` is `/proc/self`); else `/proc/self/fd/`.
+ */
+export const PROC_FD: string = (() => {
+  if (!PROC_FD_AT) return '';
+  try {
+    const self = fs.statSync('/proc/self'), own = fs.statSync(`/proc/${process.pid}`);
+    if (self.ino === own.ino && self.dev === own.dev) return `/proc/${process.pid}/fd/`;
+  } catch {
+    // no /proc/PID here: keep `self`
+  }
+  return '/proc/self/fd/';
+})();
+
+/**
  * A host directory handed between threads: an open fd, kept open by whoever handed it on until
  * the receiver is done with it (a worker reports its exit, or has been terminated). Handles
  * are how a checked directory travels (DESIGN.md "Handles, not names"): the receiver reaches
@@ -39,7 +55,7 @@ export function openDirHandle(hostPath: string): DirHandle {
  */
 export function createDirHandle(parent: DirHandle, name: string, mode = 0o700): DirHandle {
   if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`not a single name: ${name}`);
-  const at = PROC_FD_AT ? `/proc/self/fd/${parent.fd}/${name}` : `${parent.path}/${name}`;
+  const at = PROC_FD_AT ? `${PROC_FD}${parent.fd}/${name}` : `${parent.path}/${name}`;
   fs.mkdirSync(at, mode);
   const fd = fs.openSync(at, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
   return { fd, path: `${parent.path}/${name}` };

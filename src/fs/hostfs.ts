@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Errno, errnoFromHostError, Filetype, newFilestat, type Dirent, type Filestat, type Out } from '../system/index.js';
-import { attempt, fail, PROC_FD_AT, type DirHandle } from './dirhandle.js';
+import { attempt, fail, PROC_FD, PROC_FD_AT, type DirHandle } from './dirhandle.js';
 import { HostFile } from './hostfile.js';
 import { fillFilestat, filetypeOfMode } from './hoststat.js';
 import { setHostTimes } from './hosttimes.js';
@@ -79,7 +79,7 @@ const NOT_A_NAME = Object.assign(new Error('not a single path component'), { cod
 
 class HostDir implements Dir {
   readonly kind = 'dir';
-  /** Prefix that names an entry of this directory: `/proc/self/fd/N/` (or the host path). */
+  /** Prefix that names an entry of this directory: `/proc/PID/fd/N/` (PROC_FD; or the host path). */
   private at: string;
   private open_ = true;
   /**
@@ -87,7 +87,7 @@ class HostDir implements Dir {
    * from using it.
    */
   constructor(readonly fsys: HostFs, private fd_: number, hostPath: string, private readonly borrowed = false) {
-    this.at = PROC_FD_AT ? `/proc/self/fd/${fd_}/` : hostPath + '/';
+    this.at = PROC_FD_AT ? `${PROC_FD}${fd_}/` : hostPath + '/';
   }
 
   get fd(): number {
@@ -248,14 +248,18 @@ class HostDir implements Dir {
    * fresh).
    */
   private inodes: Map<string, bigint> | null = null;
-  private stamp = '';
+  private stampIno = -1n;
+  private stampMtime = -1n;
+  private stampCtime = -1n;
 
   readdir(out: Out<Dirent[]>): number {
     try {
       const st = fs.fstatSync(this.fd, { bigint: true });
-      const stamp = `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
-      const known = stamp === this.stamp ? this.inodes : null;
-      const inodes = new Map<string, bigint>();
+      const same = st.ino === this.stampIno && st.mtimeNs === this.stampMtime && st.ctimeNs === this.stampCtime;
+      const known = same ? this.inodes : null;
+      // Unchanged: the numbers known are kept (a name new to them is looked up and added);
+      // changed: a fresh map, so names gone do not linger.
+      const inodes = known ?? new Map<string, bigint>();
       const list: Dirent[] = [];
       for (const d of fs.readdirSync(this.p('.'), { withFileTypes: true })) {
         const name = d.name;
@@ -266,12 +270,14 @@ class HostDir implements Dir {
           if (lst === undefined) continue; // removed meanwhile
           ino = lst.ino;
           type = filetypeOfMode(Number(lst.mode));
+          inodes.set(name, ino);
         }
-        inodes.set(name, ino);
         list.push({ next: 0, ino, type, name });
       }
       this.inodes = inodes;
-      this.stamp = stamp;
+      this.stampIno = st.ino;
+      this.stampMtime = st.mtimeNs;
+      this.stampCtime = st.ctimeNs;
       out.value = list;
       return 0;
     } catch (e) {

@@ -1,5 +1,6 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
+import { BatchSealer, type RawBatch } from '../timemachine/format.js';
 import type { TailMessage } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
@@ -118,7 +119,7 @@ interface WorkerMessage {
   stream?: 'stdout' | 'stderr';
   chunk?: Uint8Array;
   exit?: ExitReport;
-  log?: Uint8Array;
+  batch?: RawBatch;
   tail?: TailMessage;
   task?: TaskRequest;
   taskCancel?: string;
@@ -159,6 +160,8 @@ export class WorkerPool {
       let ended: JobResult | null = null;
       let timer: NodeJS.Timeout | undefined;
       let closeChannel = () => {};
+      /** Seals the log's batches as they come (compressed here, off the guest's thread). */
+      let sealer: BatchSealer | undefined;
       const detach = () => {
         closeChannel();
         worker.off('message', onMessage);
@@ -192,7 +195,7 @@ export class WorkerPool {
       };
       const onMessage = (msg: WorkerMessage) => {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
-        else if (msg.log) job.onLog?.(msg.log);
+        else if (msg.batch) job.onLog?.((sealer ??= new BatchSealer()).seal(msg.batch));
         else if (msg.tail) job.onTail?.(msg.tail);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
         else if (msg.task) job.tasks?.onTask(claimHandles(worker, msg.task), reply);

@@ -1,4 +1,4 @@
-import { GuestMemory, wasiImports } from '../abi/index.js';
+import { GuestMemory, wasiImports, wasiModuleImports } from '../abi/index.js';
 import { hostDirFs, imageRoot } from '../fs/imageroot.js';
 import { loadTarFs } from '../fs/tarfs.js';
 import type { FileSystem } from '../fs/types.js';
@@ -8,7 +8,7 @@ import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import { wtmImports } from '../abi/wtm.js';
 import { GuestTasks, type TaskChannel, type TaskMessage } from './guest-tasks.js';
 import { LogFormatError } from '../timemachine/codec.js';
-import { Codec, LogWriter } from '../timemachine/format.js';
+import { Codec, LogWriter, type RawBatch } from '../timemachine/format.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { formatTraceLine } from '../timemachine/trace-format.js';
 import { LogFileReader } from '../timemachine/stream.js';
@@ -23,7 +23,7 @@ import { ReplayStop, stopAfter } from './timetravel.js';
 export const TRAP_EXIT_CODE = 134;
 
 /** What a running process sends to its starter: output chunks and log batches. */
-export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { log: Uint8Array } | { tail: TailMessage } | TaskMessage) => void;
+export type Post = (msg: { stream: 'stdout' | 'stderr'; chunk: Uint8Array } | { batch: RawBatch } | { tail: TailMessage } | TaskMessage) => void;
 
 function output(cfg: OutputConfig, fd: 1 | 2, post: Post): StdioFile {
   if (cfg === 'inherit') return new HostStdio(fd);
@@ -100,7 +100,7 @@ export function missingImport(module: WebAssembly.Module): string | null {
 export function runGuest(module: WebAssembly.Module, sys: System & TaskHost, onInstance?: (i: WebAssembly.Instance) => void, invoke?: InvokeConfig): ExitReport {
   const mem = new GuestMemory();
   const imports: WebAssembly.Imports = {
-    wasi_snapshot_preview1: wasiImports(sys, mem) as WebAssembly.ModuleImports,
+    wasi_snapshot_preview1: wasiModuleImports(sys, mem),
     wtm: wtmImports(sys, mem) as WebAssembly.ModuleImports,
   };
   const missing = missingImport(module);
@@ -169,7 +169,9 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     }
     // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
     // when this worker is stopped, or wtm killed, between two batches.
-    const log = new LogWriter((chunk) => post({ log: chunk }), { tail: new TailPublisher((tail) => post({ tail })) });
+    // Batches go to the starter unsealed: it compresses and frames them (BatchSealer) while
+    // the guest runs on, instead of the guest's thread stopping for it every 64 KiB.
+    const log = new LogWriter(() => {}, { handOff: (batch) => post({ batch }), tail: new TailPublisher((tail) => post({ tail })) });
     const recorder = new Recorder(sys, log, onRecord);
     const report = runGuest(module, recorder, undefined, config.invoke);
     recorder.flush();

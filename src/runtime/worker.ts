@@ -52,10 +52,9 @@ parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Wor
     return;
   }
   const report = runProcess(module, config, (msg) => {
-    if ('log' in msg) {
-      // A fresh copy: the chunk may share its buffer (Node's Buffer pool), which must not be detached.
-      const log = new Uint8Array(msg.log);
-      parentPort!.postMessage({ log }, [log.buffer]);
+    if ('batch' in msg) {
+      // The batch's bytes are its own (RecordWriter.take copies them): handed over, not copied.
+      parentPort!.postMessage(msg, [msg.batch.raw.buffer as ArrayBuffer]);
     } else {
       parentPort!.postMessage(msg);
     }

@@ -97,8 +97,8 @@ describe('the call table', () => {
       for (const [name, fn] of Object.entries(fns)) {
         current = module === 'wtm' ? `wtm.${name}` : name;
         seen.set(current, []);
-        // Pointers at 4096 (the path 'a'), lengths and counts 1, i64s 0: valid for every call.
-        const args = sigs[name]!.params.map((t) => (t === 'i64' ? 0n : 4096));
+        // Pointers at 4096 (the path 'a'), lengths and counts 1, i64s 0 (two halves: adapter.ts): valid for every call.
+        const args = sigs[name]!.params.flatMap((t) => (t === 'i64' ? [0, 0] : [4096]));
         try {
           (fn as (...a: unknown[]) => unknown)(...fixArgs(current, args));
         } catch (e) {

@@ -40,6 +40,38 @@ export interface LogWriterOptions {
   codec?: number;
   /** Keeps the unsealed records readable from another thread (tail.ts: TailPublisher). */
   tail?: SharedTail;
+  /**
+   * Hands each batch over unsealed instead of emitting it: compressing, checksumming and
+   * framing then happen where the batch is sent (a BatchSealer on the starter's thread), off
+   * the guest's thread. `emit` is not called.
+   */
+  handOff?: (batch: RawBatch) => void;
+}
+
+/** A batch's records before sealing: what a LogWriter hands over with `handOff`. */
+export interface RawBatch {
+  raw: Uint8Array;
+  /** Records in it. */
+  count: number;
+  /** Index of its first record in the whole log. */
+  first: number;
+}
+
+/**
+ * Seals batches into log chunks: compressed, checksummed and framed, the first one preceded
+ * by the log's header. One per log.
+ */
+export class BatchSealer {
+  private headerEmitted = false;
+  constructor(private readonly codec: Codec = DEFAULT_CODEC) {}
+
+  seal(b: RawBatch): Uint8Array {
+    const chunk = frameBatch(b.raw, b.count, b.first, this.codec);
+    if (this.headerEmitted) return chunk;
+    // The header travels with the first batch: one write for a short process's whole log.
+    this.headerEmitted = true;
+    return headed(chunk);
+  }
 }
 
 /** What a LogWriter tells a reader on another thread of its unsealed records (see tail.ts). */
@@ -96,9 +128,9 @@ export function encodeHeader(): Uint8Array {
 export class LogWriter {
   readonly records: RecordWriter;
   private readonly batchBytes: number;
-  private readonly codec: Codec;
+  private readonly sealer: BatchSealer;
+  private readonly handOff: ((batch: RawBatch) => void) | undefined;
   private sealed = 0;
-  private headerEmitted = false;
   private readonly tail: SharedTail | undefined;
 
   constructor(
@@ -109,7 +141,8 @@ export class LogWriter {
     if (!isCodec(codec)) throw new RangeError(`unknown log codec ${codec}`);
     if (!(batchBytes >= 1)) throw new RangeError(`batchBytes must be at least 1, got ${batchBytes}`);
     this.batchBytes = batchBytes;
-    this.codec = codec;
+    this.sealer = new BatchSealer(codec);
+    this.handOff = options.handOff;
     this.records = new RecordWriter(Math.min(batchBytes, 1 << 24) + 1024);
     this.tail = options.tail;
     if (this.tail) this.records.share(this.tail.committedCell, this.tail.onBuffer);
@@ -134,16 +167,10 @@ export class LogWriter {
     }
     // The buffer keeps its bytes until the batch is emitted: a tail reader (tail.ts) sees
     // these records either in the tail or, from `sealed` on, in a batch, never in neither.
-    const raw = this.records.take();
-    const chunk = frameBatch(raw, count, this.sealed, this.codec);
+    const batch = { raw: this.records.take(), count, first: this.sealed };
     this.sealed += count;
-    if (!this.headerEmitted) {
-      // The header travels with the first batch: one write for a short process's whole log.
-      this.headerEmitted = true;
-      this.emit(headed(chunk));
-    } else {
-      this.emit(chunk);
-    }
+    if (this.handOff !== undefined) this.handOff(batch);
+    else this.emit(this.sealer.seal(batch));
     this.tail?.sealed(this.sealed);
   }
 }

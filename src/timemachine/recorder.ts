@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { System, TaskHost } from '../system/index.js';
-import { CALLS, writeParam, writeResult, type CallSpec } from './calls.js';
+import { CALLS, takesOut, writeParam, writeResult, type CallSpec } from './calls.js';
 import type { LogWriter } from './format.js';
 
 /** Called with each record's payload as soon as it is written (a view: use it at once). */
@@ -17,6 +17,8 @@ export type RecordListener = (payload: Uint8Array, index: number) => void;
  */
 export class Recorder {
   private readonly t0 = performance.now();
+  /** The current call's arguments, for `record` (see `method` below). */
+  readonly scratch: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   /** `onRecord` sees each record as it is written (live trace). */
   constructor(readonly inner: System & TaskHost, readonly log: LogWriter, private readonly onRecord?: RecordListener) {}
 
@@ -49,21 +51,65 @@ export class Recorder {
 
 // One method per System call, each the same three steps: call, record, return. A call that
 // does not return (proc_exit) is recorded, and the log flushed, before it unwinds.
-for (const c of CALLS) {
-  const method = c.method;
-  (Recorder.prototype as unknown as Record<string, unknown>)[method] = c.result === 'exit'
-    ? function (this: Recorder, ...args: unknown[]): never {
+//
+// Each method takes exactly its call's arguments (no rest parameter, no spread: those cost an
+// array per call and a slow generic call) and hands them to `record` in one array per Recorder,
+// reused: `record` is done with them before the method returns.
+type Inner = Record<string, (...a: unknown[]) => unknown>;
+function method(c: CallSpec): (this: Recorder, ...args: unknown[]) => unknown {
+  const m = c.method;
+  if (c.result === 'exit') {
+    return function (this: Recorder, code: unknown): never {
+      const args = this.scratch;
+      args[0] = code;
       this.record(c, args, 0, performance.now());
       this.flush();
-      return (this.inner as unknown as Record<string, (...a: unknown[]) => never>)[method]!(...args);
-    }
-    : function (this: Recorder, ...args: unknown[]): unknown {
-      const start = performance.now();
-      const ret = ((this.inner as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!)(...args);
-      this.record(c, args, ret, start);
-      return ret;
+      return (this.inner as unknown as Inner)[m]!(code) as never;
     };
+  }
+  const done = (self: Recorder, ret: unknown, start: number, a: unknown, b: unknown, c3: unknown, d: unknown, e: unknown, f: unknown, g: unknown): unknown => {
+    const args = self.scratch;
+    args[0] = a; args[1] = b; args[2] = c3; args[3] = d; args[4] = e; args[5] = f; args[6] = g;
+    self.record(c, args, ret, start);
+    return ret;
+  };
+  switch (c.params.length + (takesOut(c) ? 1 : 0)) {
+    case 0: return function (this: Recorder) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(), t, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+    };
+    case 1: return function (this: Recorder, a: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a), t, a, undefined, undefined, undefined, undefined, undefined, undefined);
+    };
+    case 2: return function (this: Recorder, a: unknown, b: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b), t, a, b, undefined, undefined, undefined, undefined, undefined);
+    };
+    case 3: return function (this: Recorder, a: unknown, b: unknown, c3: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b, c3), t, a, b, c3, undefined, undefined, undefined, undefined);
+    };
+    case 4: return function (this: Recorder, a: unknown, b: unknown, c3: unknown, d: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b, c3, d), t, a, b, c3, d, undefined, undefined, undefined);
+    };
+    case 5: return function (this: Recorder, a: unknown, b: unknown, c3: unknown, d: unknown, e: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b, c3, d, e), t, a, b, c3, d, e, undefined, undefined);
+    };
+    case 6: return function (this: Recorder, a: unknown, b: unknown, c3: unknown, d: unknown, e: unknown, f: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b, c3, d, e, f), t, a, b, c3, d, e, f, undefined);
+    };
+    case 7: return function (this: Recorder, a: unknown, b: unknown, c3: unknown, d: unknown, e: unknown, f: unknown, g: unknown) {
+      const t = performance.now();
+      return done(this, (this.inner as unknown as Inner)[m]!(a, b, c3, d, e, f, g), t, a, b, c3, d, e, f, g);
+    };
+    default: throw new Error(`${m}: more arguments than the recorder handles`);
+  }
 }
+for (const c of CALLS) (Recorder.prototype as unknown as Record<string, unknown>)[c.method] = method(c);
 
 // The methods above are installed from the table; this tells TypeScript they exist.
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
