@@ -190,7 +190,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
   const stopSignals = handleSignals(runtime);
   try {
-    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, { ...bounds, processId: imageRunId });
+    // Not recorded, the guest may run on this thread (no worker to start): a signal then ends
+    // wtm at once, as it would end any other program, since no handler could run meanwhile.
+    return await runMain(runtime, image, module, p.rest, env, noHost, envFlags, [...hostEnv], mounts, registry, onTaskEvent, { ...bounds, processId: imageRunId, ...(registry ? {} : { onInline: stopSignals }) });
   } finally {
     stopSignals();
     if (image) closeMountHandles(image.root);
@@ -234,8 +236,9 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string; invoke?: string }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string; invoke?: string; onInline?: () => void }): Promise<number> {
   const limits = {
+    ...(bounds.onInline ? { inline: true, onInline: bounds.onInline } : {}),
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
     ...(bounds.trace !== undefined ? { trace: bounds.trace } : {}),

@@ -70,6 +70,16 @@ export interface RunOptions {
    * process's stderr is 'inherit'). Works without recording.
    */
   trace?: TraceOptions;
+  /**
+   * Run the guest on the calling thread instead of a worker: no worker to start (on this
+   * machine that is most of a short run's cost). Taken only when nothing needs the worker: no
+   * recording, no timeout, no `signal`, and a module that does not import `wtm` (task calls);
+   * otherwise the run uses a worker as usual. Inline, nothing can stop the guest but the end of
+   * the host process (a guest that loops blocks the thread); `onInline` is called just before
+   * it starts (the CLI drops its signal handlers there, so Ctrl-C ends wtm at once).
+   */
+  inline?: boolean;
+  onInline?: () => void;
 }
 
 /** What to replay: a recorded process of a registry. */

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { logCutReason, wtmVersion } from '../registry/registry.js';
 import { LocalStore } from '../registry/local.js';
-import { storedConfig, type InvokeConfig, type ProcessConfig, type StoredConfig, type TraceOptions } from './config.js';
+import { storedConfig, type ExitReport, type InvokeConfig, type ProcessConfig, type StoredConfig, type TraceOptions } from './config.js';
+import { loadArchives, runProcess } from './process.js';
 import { configureRun, UserError } from './configure.js';
 import type { ReplayOptions, RunOptions, RunResult, RuntimeOptions } from './options.js';
 import { openMountHandles } from './handles.js';
@@ -167,16 +168,22 @@ export class Runtime {
       if (opts.registry ?? this.options.registry) throw new UserError('recording needs the module bytes, not a compiled module');
       return (await this.runMain(opts.module, this.configure(opts), opts)).result;
     }
-    const worker = startWorker();
+    // Started while the module compiles; not at all when the run may go inline (see inlineWanted).
+    const worker = this.inlineWanted(opts) ? undefined : startWorker();
     try {
       return await this.runOn(worker, opts, opts.module);
     } catch (e) {
-      void worker.terminate();
+      if (worker) void worker.terminate();
       throw e;
     }
   }
 
-  private async runOn(worker: Worker, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
+  /** RunOptions.inline, as far as the options alone tell (the module's imports decide the rest). */
+  private inlineWanted(opts: RunOptions): boolean {
+    return opts.inline === true && !(opts.registry ?? this.options.registry) && opts.timeoutMs === undefined && opts.signal === undefined;
+  }
+
+  private async runOn(worker: Worker | undefined, opts: RunOptions, source: string | Uint8Array): Promise<RunResult> {
     checkLimits(opts);
     const { bytes, module } = await this.load(source, opts.memoryLimitBytes, !opts.invoke);
     const config = this.configure(opts);
@@ -193,6 +200,8 @@ export class Runtime {
     }
     const registry = opts.registry ?? this.options.registry;
     if (!registry) {
+      // A guest that imports `wtm` may start tasks: their calls need the worker (task_wait blocks it).
+      if (worker === undefined && (!this.inlineWanted(opts) || importsTasks(module))) worker = startWorker();
       const { result, job } = await this.runMain(module, config, opts, worker);
       if (job.ended === 'cancelled' && this.interruptedBy) result.interrupted = this.interruptedBy;
       return result;
@@ -247,10 +256,15 @@ export class Runtime {
     const stop = anySignal([recording?.signal ?? this.interruption.signal, opts.signal]);
     let ran: { result: RunResult; job: JobResult };
     try {
-      ran = await runInWorker(module, { ...config, mounts: opened.mounts }, {
-        worker, tasks: server, timeoutMs: opts.timeoutMs, signal: stop.signal,
-        ...(recording ? { onLog: recording.onLog, onTail: recording.onTail } : {}),
-      });
+      if (worker === undefined && !recording) {
+        opts.onInline?.();
+        ran = await runInline(module, { ...config, mounts: opened.mounts });
+      } else {
+        ran = await runInWorker(module, { ...config, mounts: opened.mounts }, {
+          worker, tasks: server, timeoutMs: opts.timeoutMs, signal: stop.signal,
+          ...(recording ? { onLog: recording.onLog, onTail: recording.onTail } : {}),
+        });
+      }
     } finally {
       stop.dispose();
       opened.close();
@@ -365,6 +379,36 @@ export interface WorkerJob {
   onTail?: (m: TailMessage) => void;
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** Does the module import the `wtm` module (task calls)? */
+function importsTasks(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => i.module === 'wtm');
+}
+
+/**
+ * Runs one process on this thread (RunOptions.inline): the same runProcess a worker runs, with
+ * piped output collected here. Nothing can stop it but its own end (see RunOptions.inline).
+ */
+async function runInline(module: WebAssembly.Module, config: ProcessConfig): Promise<{ result: RunResult; job: JobResult }> {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  let report: ExitReport;
+  try {
+    const archives = await loadArchives(config);
+    report = runProcess(module, config, (msg) => {
+      if ('stream' in msg) (msg.stream === 'stdout' ? out : err).push(new Uint8Array(msg.chunk));
+    }, undefined, archives);
+  } catch (e) {
+    report = { exitCode: 1, error: (e as Error).message };
+  }
+  const job: JobResult = { ...report, ended: 'exited' };
+  const result: RunResult = { exitCode: report.exitCode, trap: report.trap, error: report.error, calls: report.calls };
+  if (config.stdout === 'pipe') result.stdout = Buffer.concat(out);
+  if (config.stderr === 'pipe') result.stderr = Buffer.concat(err);
+  for (const k of ['trap', 'error', 'calls'] as const) if (result[k] === undefined) delete result[k];
+  if (report.results !== undefined) result.results = report.results;
+  return { result, job };
 }
 
 /** Runs one process in a (fresh or just started) worker; collects its exit report and piped output. */
