@@ -1,5 +1,5 @@
 import { Errno, type Dirent, type Event, type Fdstat, type Filestat, type Out, type Subscription, type System, type TaskHost } from '../system/index.js';
-import type { RecordReader, RecordWriter } from './codec.js';
+import { utf8Length, type RecordReader, type RecordWriter } from './codec.js';
 
 /**
  * Every call of the System interface, described once: its id in the log, its parameters
@@ -356,7 +356,7 @@ function writeDirents(w: RecordWriter, list: readonly Dirent[], bufLen: number):
   let used = 0;
   let n = 0;
   while (n < list.length && used < bufLen) {
-    used += 24 + Buffer.byteLength(list[n]!.name);
+    used += 24 + utf8Length(list[n]!.name);
     n++;
   }
   w.uvarint(n);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { LogFormatError, RecordReader, RecordWriter, uvarintSize } from './codec.js';
+import { LogFormatError, RecordReader, RecordWriter, utf8Length, uvarintSize } from './codec.js';
 import { crc32, crc32Js } from './crc32.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -196,5 +196,13 @@ describe('crc32', () => {
     assert.equal(crc32Js(data), crc32(data));
     if (typeof zlib.crc32 === 'function') assert.equal(crc32Js(data), zlib.crc32(data));
     assert.equal(crc32Js(data.subarray(5000), crc32Js(data.subarray(0, 5000))), crc32(data));
+  });
+});
+
+describe('utf8Length', () => {
+  it('counts as Buffer.byteLength does: ASCII, 2-, 3- and 4-byte characters, lone surrogates', () => {
+    for (const s of ['', 'abc', 'é', 'ü/ß', '€', '日本語', '😀', 'a😀b', '\ud800', '\udc00x', '\ud800\ud800', 'x\ud83d']) {
+      assert.equal(utf8Length(s), Buffer.byteLength(s), JSON.stringify(s));
+    }
   });
 });

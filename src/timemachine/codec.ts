@@ -26,6 +26,21 @@ export function uvarintSize(v: number): number {
   return n;
 }
 
+/** Bytes of `s` in UTF-8, as Buffer.byteLength counts them (a lone surrogate as 3), without a call into C++. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 /** Writes LEB128 of a uint32 at buf[at]; the room is known to be there. */
 function putUvarint32(buf: Uint8Array, at: number, v: number): void {
   while (v >= 0x80) {
