@@ -185,6 +185,8 @@ export class ProcessPool implements JobPool {
     const idle = this.idle.splice(0);
     await Promise.all(idle.map((c) => new Promise<void>((resolve) => {
       if (c.dead) return resolve();
+      // Held until it has exited (an idle child does not hold this process otherwise).
+      c.proc.ref();
       c.proc.once('exit', () => resolve());
       this.stop(c);
     })));
