@@ -2,6 +2,7 @@
 // no stability promise; the public API is src/index.ts.
 export * from './runtime/index.js';
 export * from './system/index.js';
+export { ChaosSystem, parseChaos, DEFAULT_CHAOS_RATE, type ChaosOptions, type FaultKind } from './system/chaos.js';
 export { Sandbox, type SandboxOptions, type Preopen } from './sandbox/sandbox.js';
 export { GuestMemory, wasiImports } from './abi/index.js';
 export { HostFs } from './fs/hostfs.js';

@@ -68,7 +68,7 @@ test('a corrupt process record is skipped with a warning; the others list and de
   const warnings = (stderr) => stderr.trim().split('\n').sort();
   const expected = [
     `wtm: skipped corrupt process record ${b.id}: not JSON`,
-    `wtm: skipped corrupt process record ${c.id}: state must be one of running, exited, trapped, failed, killed, cancelled, interrupted`,
+    `wtm: skipped corrupt process record ${c.id}: state must be one of running, exited, trapped, failed, killed, cancelled, interrupted, crashed`,
   ].sort();
 
   const ps = cli(home, ['get', 'processes']);

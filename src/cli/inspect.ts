@@ -56,7 +56,7 @@ export async function getCommand(argv: readonly string[]): Promise<number> {
       if (format !== 'text') return done(printData(list, format));
       // As a tree: each task under the process that started it.
       printTable(['ID', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'CALLS', 'LOG', 'COMMAND'], processTree(list).map(({ r, depth }) => [
-        '  '.repeat(depth) + (depth ? '└ ' : '') + r.id, r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
+        '  '.repeat(depth) + (depth ? '└ ' : '') + r.id, r.state === 'crashed' && r.signal ? `crashed (${r.signal})` : r.state, r.exitCode === undefined ? '-' : String(r.exitCode), r.startTime,
         r.endTime ? formatDuration(Date.parse(r.endTime) - Date.parse(r.startTime)) : '-',
         r.calls === undefined ? '-' : String(r.calls), formatBytes(r.logBytes), r.argv.join(' '),
       ]), { fitLast: true });
@@ -149,6 +149,8 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
     }
     for (let i = 0; i < names.length; i += 8) lines.push(`           ${names.slice(i, i + 8).join(' ')}`);
     lines.push(`Mounts:    ${mounts.length === 0 ? '(none)' : mounts.map((m) => `${m.host} -> ${m.guest}${m.readonly ? ' (ro)' : ''}`).join(', ')}`);
+    const chaos = config.chaos as { seed: number; rate: number } | undefined;
+    if (chaos) lines.push(`Chaos:     seed ${chaos.seed}, rate ${chaos.rate} (faults injected on purpose: --chaos ${chaos.seed}:${chaos.rate})`);
   }
   if (rec.trap) lines.push(`Trap:      ${rec.trap.split('\n')[0]}`);
   if (rec.error) lines.push(`Error:     ${rec.error}`);
@@ -156,7 +158,11 @@ export async function describeCommand(argv: readonly string[]): Promise<number> 
   if (log && summary) {
     lines.push(`Log:       ${formatBytes(log.byteLength)}, ${summary.calls} calls in ${summary.batches} batches${summary.truncated ? ' (cut short)' : ''}, ${summary.calls ? (log.byteLength / summary.calls).toFixed(1) : 0} bytes/call`);
     lines.push('Calls:');
-    for (const c of summary.byCall) lines.push(`  ${c.call.padEnd(24)} ${String(c.count).padStart(8)}  ${String(c.errors).padStart(6)} errors  ${formatDuration(c.totalNs / 1e6).padStart(9)}`);
+    for (const c of summary.byCall) lines.push(`  ${c.call.padEnd(24)} ${String(c.count).padStart(8)}  ${String(c.errors).padStart(6)} errors  ${formatDuration(c.totalNs / 1e6).padStart(9)}${c.injected ? `  ${c.injected} injected` : ''}`);
+    if (summary.injected) {
+      lines.push(`Injected:  ${summary.injected} results given by fault injection, not the system${summary.injected > summary.firstInjected.length ? `; the first ${summary.firstInjected.length}` : ''}:`);
+      for (const f of summary.firstInjected) lines.push(`  #${f.index} ${f.call} = ${f.result}`);
+    }
   } else {
     lines.push('Log:       (none)');
   }
@@ -431,6 +437,7 @@ function taskState(r: ProcessRecord): string {
   // Stopped by wtm: the exit code says why (as the task API's TIMEOUT/CANCELLED_EXIT_CODE).
   if (r.state === 'killed') return r.exitCode === 124 ? 'timeout' : r.exitCode === 130 ? 'cancelled' : 'killed';
   if (r.state === 'cancelled' || r.state === 'interrupted') return r.state;
+  if (r.state === 'crashed') return r.signal ? `crashed (${r.signal})` : 'crashed';
   return r.state === 'trapped' || r.state === 'failed' ? 'error' : r.state;
 }
 

@@ -1,9 +1,10 @@
+import { parseChaos, type ChaosOptions } from '../system/chaos.js';
 import { randomUUID } from 'node:crypto';
 import { applyRunSettings } from './settings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
-import { closeMountHandles, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
+import { closeMountHandles, DEFAULT_ISOLATION, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
 import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
@@ -47,6 +48,12 @@ Flags:
   --max-tasks-per-tree N  at most N tasks alive below the main process and its tasks
                           (queued, running, or with a result not yet collected; default
                           ${DEFAULT_MAX_TASKS_PER_TREE}); past it task_submit answers AGAIN
+  --isolation thread|process  how tasks are walled off from each other: each in a worker
+                          thread of wtm (thread), or in a worker thread of a child process
+                          of a pool (process): a V8 fault or out-of-memory abort of one task
+                          then kills only its child, and it is recorded as crashed with the
+                          signal while the others run on (default ${DEFAULT_ISOLATION}; see
+                          docs/RATIONALE.md). With process, a task's own task calls answer NOSYS
   --max-task-depth N      tasks may start tasks N levels deep (default ${DEFAULT_MAX_TASK_DEPTH}; the main
                           process is level 0); deeper, task_submit answers PERM
   --timeout DURATION      stop the guest after DURATION (e.g. 30s, 500ms, 2m, 1h; a bare
@@ -57,6 +64,13 @@ Flags:
                           task too (default 1024, as Linux's ulimit -n); past it, MFILE
                           (--max-open-files is the same)
   --no-record             do not record the run (nor its tasks)
+  --chaos SEED[:RATE]     inject faults, as a real system can give them: short reads and
+                          writes, EINTR, EAGAIN (non-blocking fds), EIO, ENOSPC (writes to
+                          files), a clock that jumps forward; RATE of the calls that can fail
+                          do (default 0.1; 0.05 or 5%). The choices come from SEED alone: the
+                          same seed makes the same choices at the same calls. Injected results
+                          are recorded and marked [injected] by trace and describe; replay
+                          reproduces them (docs/chaos.md)
   -T, --trace             print each call of the guest to stderr as it happens, one line
                           per call in the format of 'wtm trace' (time since start, record
                           number, call with arguments by name, result or errno name, output,
@@ -119,6 +133,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     'max-tasks': { value: true },
     'max-tasks-per-tree': { value: true },
     'max-task-depth': { value: true },
+    isolation: { value: true },
     'max-open-files': { value: true },
     'max-fds': { value: true },
     timeout: { value: true },
@@ -126,6 +141,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     T: { value: false },
     trace: { value: false },
     'trace-width': { value: true },
+    chaos: { value: true },
     argv0: { value: true },
     invoke: { value: true },
     ...registryFlag,
@@ -169,10 +185,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     env.push(entry);
     envFlags.push(entry);
   }
+  const isolation = p.flags.get('isolation')?.[0];
+  if (isolation !== undefined && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation ${isolation}: expected thread or process`);
   const limits = {
+    ...(isolation !== undefined ? { isolation: isolation as 'thread' | 'process' } : {}),
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
-  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0], invoke: p.flags.get('invoke')?.[0] };
+  const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0], invoke: p.flags.get('invoke')?.[0], chaos: chaosFlag(p) };
   const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
@@ -236,12 +255,13 @@ function handleSignals(runtime: Runtime): () => void {
   };
 }
 
-async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string; invoke?: string; onInline?: () => void }): Promise<number> {
+async function runMain(runtime: Runtime, image: ImageRun | null, module: string, rest: string[], env: string[], noHost: boolean, envFlags: string[], hostEnv: string[], mounts: MountConfig[], registry: Registry | undefined, onTaskEvent: (e: TreeEvent) => void, bounds: { timeoutMs?: number; memoryLimitBytes?: number; trace?: TraceOptions; argv0?: string; processId?: string; invoke?: string; onInline?: () => void; chaos?: ChaosOptions }): Promise<number> {
   const limits = {
     ...(bounds.onInline ? { inline: true, onInline: bounds.onInline } : {}),
     ...(bounds.timeoutMs !== undefined ? { timeoutMs: bounds.timeoutMs } : {}),
     ...(bounds.memoryLimitBytes !== undefined ? { memoryLimitBytes: bounds.memoryLimitBytes } : {}),
     ...(bounds.trace !== undefined ? { trace: bounds.trace } : {}),
+    ...(bounds.chaos !== undefined ? { chaos: bounds.chaos } : {}),
   };
   const result = await runtime.run(image ? {
     ...limits,
@@ -287,6 +307,17 @@ async function runMain(runtime: Runtime, image: ImageRun | null, module: string,
 
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** --chaos SEED[:RATE]: the fault injection asked for, or undefined. */
+function chaosFlag(p: Parsed): ChaosOptions | undefined {
+  const v = p.flags.get('chaos')?.[0];
+  if (v === undefined) return undefined;
+  try {
+    return parseChaos(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A duration given as --NAME D (args.ts durationMs: 500ms, 30s, 2m, 1h, 1d; a bare number is seconds). */

@@ -5,10 +5,11 @@ import { DIGEST_RE } from './digest.js';
  * could not start, or recording failed (`error` says why). killed: stopped by a limit (timeout,
  * exit code 124). cancelled: a task cancelled by its parent or its tree's end (exit code 130).
  * interrupted: wtm itself was stopped (a signal, named in `signal`, or killed outright: a
- * `running` record whose owner is gone is read as interrupted).
+ * `running` record whose owner is gone is read as interrupted). crashed: a task whose host
+ * process died (process isolation: a V8 fault, an out-of-memory abort; the signal in `signal`).
  */
-export type ProcessState = 'running' | 'exited' | 'trapped' | 'failed' | 'killed' | 'cancelled' | 'interrupted';
-export const PROCESS_STATES: readonly ProcessState[] = ['running', 'exited', 'trapped', 'failed', 'killed', 'cancelled', 'interrupted'];
+export type ProcessState = 'running' | 'exited' | 'trapped' | 'failed' | 'killed' | 'cancelled' | 'interrupted' | 'crashed';
+export const PROCESS_STATES: readonly ProcessState[] = ['running', 'exited', 'trapped', 'failed', 'killed', 'cancelled', 'interrupted', 'crashed'];
 
 /** What the registry knows about one process (one run of one module). */
 export interface ProcessRecord {
@@ -36,7 +37,7 @@ export interface ProcessRecord {
   wtmVersion: string;
   /** What went wrong, when wtm (not the guest) ended it: a recording error, a failed start. */
   error?: string;
-  /** The signal that interrupted wtm (state interrupted), e.g. SIGINT. */
+  /** The signal that interrupted wtm (state interrupted), e.g. SIGINT, or that killed a task's host process (state crashed). */
   signal?: string;
   /** The OS process recording it, its host, and its start ("BOOT_ID:TICKS", see liveness.ts). */
   pid?: number;

@@ -432,6 +432,7 @@ export function logCutReason(rec: ProcessRecord): string | null {
     case 'killed': return 'the run was killed';
     case 'cancelled': return 'the run was cancelled';
     case 'failed': return 'the run failed';
+    case 'crashed': return 'the task\'s host process crashed';
   }
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_CHAOS_RATE, type ChaosOptions } from '../system/chaos.js';
 import type { DirHandle } from '../fs/hostfs.js';
 
 /** A mount as plain data: a host directory placed in the guest's tree. */
@@ -100,6 +101,8 @@ export interface ProcessConfig {
   withheldEnv?: string[];
   /** Trace every call live (off: no per-call work at all). */
   trace?: TraceConfig;
+  /** Fault injection (system/chaos.ts): calls fail or come back short, chosen by the seed alone. Live runs only. */
+  chaos?: ChaosOptions;
 }
 
 /** An exported function to call, its arguments as typed, and its parameter types (checked). */
@@ -150,6 +153,8 @@ export interface StoredConfig {
   /** Task limits, when the process was a task. */
   timeoutMs?: number | null;
   memoryLimitBytes?: number | null;
+  /** Fault injection the run had (--chaos): its results are in the log, replay needs nothing else. */
+  chaos?: { seed: number; rate: number };
 }
 
 /** A mount as the registry keeps it: described by its host path, without handles (fd numbers). */
@@ -161,6 +166,7 @@ export function describedMount(m: MountConfig): MountConfig {
 export function storedConfig(c: ProcessConfig, moduleDigest: string, wtmVersion: string, extra: Partial<StoredConfig> = {}): StoredConfig {
   return {
     moduleDigest, args: c.args, env: c.env, mounts: c.mounts.map(describedMount), preopens: c.preopens,
-    stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion, ...extra,
+    stdin: c.stdin instanceof Uint8Array ? 'bytes' : c.stdin, wtmVersion,
+    ...(c.chaos ? { chaos: { seed: c.chaos.seed, rate: c.chaos.rate ?? DEFAULT_CHAOS_RATE } } : {}), ...extra,
   };
 }

@@ -2,9 +2,17 @@ import fs from 'node:fs';
 import type { MountConfig, PreopenConfig, ProcessConfig } from './config.js';
 import { hostView } from './hostview.js';
 import type { RunOptions } from './options.js';
+import type { ChaosOptions } from '../system/chaos.js';
 
 /** Thrown for input a user can fix (bad module file, bad mount): one clear line. */
 export class UserError extends Error {}
+
+/** A library caller's chaos options, checked as the CLI's are. */
+function checkChaos(c: ChaosOptions): ChaosOptions {
+  if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new UserError(`chaos.seed must be a whole number from 0 to 2^53-1 (got ${c.seed})`);
+  if (c.rate !== undefined && !(c.rate > 0 && c.rate <= 1)) throw new UserError(`chaos.rate must be above 0 and at most 1 (got ${c.rate})`);
+  return { seed: c.seed, ...(c.rate !== undefined ? { rate: c.rate } : {}) };
+}
 
 /**
  * The process configuration of a run: its mounts (host paths; the runtime opens them as
@@ -51,6 +59,7 @@ export function configureRun(opts: RunOptions): ProcessConfig {
     stderr: opts.stderr ?? 'inherit',
     record: false,
     ...(opts.trace ? { trace: { ...opts.trace } } : {}),
+    ...(opts.chaos ? { chaos: checkChaos(opts.chaos) } : {}),
   };
 }
 

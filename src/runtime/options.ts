@@ -1,3 +1,4 @@
+import type { ChaosOptions } from '../system/chaos.js';
 import type { Registry } from '../registry/registry.js';
 import type { ProcessState } from '../registry/process.js';
 import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig, TraceOptions } from './config.js';
@@ -80,6 +81,13 @@ export interface RunOptions {
    */
   inline?: boolean;
   onInline?: () => void;
+  /**
+   * Fault injection (`wtm run --chaos SEED[:RATE]`): calls fail or come back short as a real
+   * system can (short reads and writes, EINTR, EAGAIN on non-blocking fds, EIO, ENOSPC on
+   * writes, a clock that jumps forward), chosen by the seed alone. Injected results are
+   * recorded and marked; replay reproduces them. See docs/chaos.md.
+   */
+  chaos?: ChaosOptions;
 }
 
 /** What to replay: a recorded process of a registry. */
@@ -160,6 +168,16 @@ export interface RuntimeOptions {
   outputLimit?: number;
   /** Where image layers are unpacked (default: `layers` in the registry's directory). */
   layersDir?: string;
+  /**
+   * How tasks are walled off from each other: 'thread' (each in a worker thread of this
+   * process) or 'process' (each in a worker thread of a child process of a pool: a V8 fault or
+   * an out-of-memory abort of one task kills only its child, and the task is recorded as
+   * `crashed` with the signal). Default: DEFAULT_ISOLATION (docs/RATIONALE.md says why).
+   * With 'process', a task's own `wtm` task calls answer NOSYS.
+   */
+  isolation?: 'thread' | 'process';
+  /** With isolation 'process': each child's data limit in bytes (RLIMIT_DATA; heap and guests' linear memory). Past it the child aborts and its task is `crashed` (SIGABRT). */
+  processMemoryLimitBytes?: number;
   /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
   keepTaskDirs?: 'always' | 'never';
 }

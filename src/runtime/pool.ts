@@ -1,7 +1,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
 import { BatchSealer, type RawBatch } from '../timemachine/format.js';
-import type { TailMessage } from '../timemachine/tail.js';
+import type { TailMessage, TailSnapshot } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
 
@@ -112,6 +112,18 @@ export interface Job {
   signal?: AbortSignal;
   /** Serves the guest's task calls; without it they answer NOSYS. */
   tasks?: GuestTaskHandlers;
+  /** The module's bytes (memory limit applied), for a pool that compiles in another OS process (procpool.ts). */
+  code?: Uint8Array;
+  /** From a pool of child processes: a copy of the log's unsealed records (what onTail shares within a process). */
+  onTailSnapshot?: (s: TailSnapshot) => void;
+}
+
+/** What runs jobs: worker threads of this process (WorkerPool), or child processes (ProcessPool). */
+export interface JobPool {
+  run(job: Job): Promise<JobResult>;
+  close(): Promise<void>;
+  /** True when jobs must carry `code` (the pool compiles in other OS processes). */
+  readonly wantsCode?: boolean;
 }
 
 /** What a worker posts to its starter. */
@@ -130,6 +142,8 @@ interface WorkerMessage {
 export interface JobResult extends ExitReport {
   /** How the process ended from the outside: it ran to its end, or was stopped. */
   ended: 'exited' | 'timeout' | 'cancelled' | 'crashed';
+  /** With `crashed`: the signal that ended the OS process the job ran in (process isolation). */
+  signal?: string;
 }
 
 /**
@@ -138,7 +152,7 @@ export interface JobResult extends ExitReport {
  * and replaced when a process had to be stopped: terminating is the only way to stop a guest
  * that does not return.
  */
-export class WorkerPool {
+export class WorkerPool implements JobPool {
   private readonly idle: Worker[] = [];
   /** Module keys each worker holds (see worker.ts). */
   private readonly held = new WeakMap<Worker, Set<string>>();

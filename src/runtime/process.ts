@@ -13,6 +13,8 @@ import { decodeRecord } from '../timemachine/describe.js';
 import { formatTraceLine } from '../timemachine/trace-format.js';
 import { LogFileReader } from '../timemachine/stream.js';
 import { Recorder, type RecordListener } from '../timemachine/recorder.js';
+import { ChaosRecorder } from '../timemachine/chaos-recorder.js';
+import { ChaosSystem } from '../system/chaos.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
 import { Replayer, ReplayDivergence } from '../timemachine/replayer.js';
 import type { ExitReport, InvokeConfig, OutputConfig, ProcessConfig, TraceConfig } from './config.js';
@@ -162,9 +164,10 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
   try {
     const onRecord = traceListener(config.trace, config.stderr, post);
     if (!config.record) {
-      if (onRecord === undefined) return runGuest(module, sys, undefined, config.invoke);
+      if (onRecord === undefined) return runGuest(module, config.chaos ? new ChaosSystem(sys, config.chaos) : sys, undefined, config.invoke);
       // Traced but not recorded: records are made for the trace, and their batches dropped.
-      const traced = new Recorder(sys, new LogWriter(() => {}, { codec: Codec.None }), onRecord);
+      const dropped = new LogWriter(() => {}, { codec: Codec.None });
+      const traced = config.chaos ? new ChaosRecorder(new ChaosSystem(sys, config.chaos), dropped, onRecord) : new Recorder(sys, dropped, onRecord);
       return runGuest(module, traced, undefined, config.invoke);
     }
     // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
@@ -172,7 +175,7 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     // Batches go to the starter unsealed: it compresses and frames them (BatchSealer) while
     // the guest runs on, instead of the guest's thread stopping for it every 64 KiB.
     const log = new LogWriter(() => {}, { handOff: (batch) => post({ batch }), tail: new TailPublisher((tail) => post({ tail })) });
-    const recorder = new Recorder(sys, log, onRecord);
+    const recorder = config.chaos ? new ChaosRecorder(new ChaosSystem(sys, config.chaos), log, onRecord) : new Recorder(sys, log, onRecord);
     const report = runGuest(module, recorder, undefined, config.invoke);
     recorder.flush();
     return { ...report, calls: recorder.calls };

@@ -1,7 +1,7 @@
 import type { Registry } from '../registry/registry.js';
 import type { NewProcess, ProcessRecord, ProcessState } from '../registry/process.js';
 import { encodeHeader, FRAME_SIZE, headed, HEADER_SIZE, readFrame } from '../timemachine/format.js';
-import { TailReader, type TailMessage } from '../timemachine/tail.js';
+import { TailReader, type TailMessage, type TailSnapshot } from '../timemachine/tail.js';
 import type { JobResult } from './pool.js';
 
 /** How a recording ended: its record as stored (null when that write failed), and why wtm ended it. */
@@ -115,11 +115,21 @@ export class Recording {
 
   readonly onTail = (m: TailMessage): void => this.tail.receive(m);
 
+  /** A copy of the unsealed records sent by a child process (process isolation): the newest one stands for the shared tail. */
+  private remoteTail: TailSnapshot | null = null;
+  readonly onTailSnapshot = (s: TailSnapshot): void => {
+    this.remoteTail = s;
+  };
+
+  private snapshot(): TailSnapshot | null {
+    return this.remoteTail ?? this.tail.snapshot();
+  }
+
   /** Copies the unsealed records to the registry's tail slot (every TAIL_INTERVAL_MS). */
   flushTail(): void {
     if (this.stop?.kind === 'recording') return;
     void this.begin();
-    const snap = this.tail.snapshot();
+    const snap = this.snapshot();
     if (snap === null || snap.first !== this.logged) return;
     const key = `${snap.first}:${snap.count}`;
     if (key === this.tailWritten) return;
@@ -144,7 +154,7 @@ export class Recording {
     if (r.ended !== 'exited' && this.stop?.kind !== 'recording') {
       // The worker was stopped between two batches: its unsealed records are still in the
       // shared buffer, and become the log's last batch.
-      const snap = this.tail.snapshot();
+      const snap = this.snapshot();
       if (snap !== null && snap.first === this.logged) {
         const batch = this.logBytes === 0 ? headed(snap.batch) : snap.batch;
         this.logBytes += batch.byteLength;
@@ -174,7 +184,7 @@ export class Recording {
     else await this.stored.catch(() => { ok = false; });
     const stop = this.stop;
     const state: ProcessState = stop?.kind === 'recording' ? 'failed' : stop?.kind === 'interrupt' && r.ended !== 'exited' ? 'interrupted'
-      : r.ended === 'timeout' ? 'killed' : r.ended === 'cancelled' ? 'cancelled' : r.ended === 'crashed' ? 'failed'
+      : r.ended === 'timeout' ? 'killed' : r.ended === 'cancelled' ? 'cancelled' : r.ended === 'crashed' ? (r.signal ? 'crashed' : 'failed')
       : r.trap ? 'trapped' : r.error ? 'failed' : 'exited';
     const error = stop?.kind === 'recording' ? stop.error : r.trap ? undefined : r.error;
     if (!ok) return { record: null, state, calls, ...(error ? { error } : {}) };
@@ -184,6 +194,7 @@ export class Recording {
         endTime: new Date().toISOString(), exitCode: r.exitCode, state, logBytes: this.logBytes, calls,
         ...(r.trap ? { trap: r.trap } : {}), ...(error ? { error } : {}),
         ...(state === 'interrupted' && stop?.kind === 'interrupt' ? { signal: stop.signal } : {}),
+        ...(state === 'crashed' && r.signal ? { signal: r.signal } : {}),
       };
       // One write for a process that ended before its running record was due.
       const record = wasBegun ? await this.registry.updateProcess(this.id, patch)

@@ -11,7 +11,8 @@ import { configureRun, UserError } from './configure.js';
 import type { ReplayOptions, RunOptions, RunResult, RuntimeOptions } from './options.js';
 import { openMountHandles } from './handles.js';
 import { loadTarFs } from '../fs/tarfs.js';
-import { startWorker, WorkerPool, type GuestTaskHandlers } from './pool.js';
+import { startWorker, WorkerPool, type GuestTaskHandlers, type JobPool } from './pool.js';
+import { ProcessPool } from './procpool.js';
 import { LocalTaskQueue } from './scheduler.js';
 import { TaskRunner } from './taskrunner.js';
 import { checkTaskSpec, isWholeIn, removeTaskRoot, TASK_LIMITS, type TaskHandle, type TaskQueue, type TaskSpec } from './tasks.js';
@@ -27,16 +28,21 @@ import type { TailMessage } from '../timemachine/tail.js';
 import { checkImports, hasWasmMagic, readExportTypes } from './imports.js';
 
 export { UserError };
+
+/** How tasks are isolated unless told otherwise (docs/RATIONALE.md, "Threads or processes for tasks?"). */
+export const DEFAULT_ISOLATION: 'thread' | 'process' = 'thread';
 export type { ReplayOptions, RunOptions, RunResult, RuntimeOptions };
 
 export class Runtime {
-  private readonly pool: WorkerPool;
+  /** Where tasks run: worker threads of this process, or child processes (`isolation`). */
+  private readonly pool: JobPool;
   private readonly runner: TaskRunner;
   readonly tasks: TaskQueue;
   readonly tasksDir: string;
   readonly maxTasksPerTree: number;
   readonly maxTaskDepth: number;
   readonly maxOpenFiles: number;
+  readonly isolation: 'thread' | 'process';
   /** A temporary directory of this runtime (tasks and layers without a registry), removed by close(). */
   private readonly scratch: string | null = null;
   private readonly sink: QueueSink;
@@ -49,7 +55,11 @@ export class Runtime {
     this.maxTasksPerTree = positive(options.maxTasksPerTree ?? DEFAULT_MAX_TASKS_PER_TREE, 'maxTasksPerTree');
     this.maxTaskDepth = positive(options.maxTaskDepth ?? DEFAULT_MAX_TASK_DEPTH, 'maxTaskDepth');
     this.maxOpenFiles = positive(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, 'maxOpenFiles');
-    this.pool = new WorkerPool(max);
+    this.isolation = options.isolation ?? DEFAULT_ISOLATION;
+    if (this.isolation !== 'thread' && this.isolation !== 'process') throw new UserError(`isolation must be 'thread' or 'process' (got ${String(this.isolation)})`);
+    this.pool = this.isolation === 'process'
+      ? new ProcessPool(max, options.processMemoryLimitBytes !== undefined ? { memoryLimitBytes: options.processMemoryLimitBytes } : {})
+      : new WorkerPool(max);
     const store = options.registry?.store;
     const home = store instanceof LocalStore ? store.root : null;
     if (options.tasksDir === undefined && home === null) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Registry } from '../registry/registry.js';
 import { closeDirHandle, createDirHandle, openDirHandle, type DirHandle } from '../fs/hostfs.js';
 import { limitMemory } from './memlimit.js';
-import type { JobResult, WorkerPool } from './pool.js';
+import type { JobPool, JobResult } from './pool.js';
 import { Recording } from './recording.js';
 import { anySignal } from './signals.js';
 import { checkImports } from './imports.js';
@@ -17,7 +17,7 @@ import { Bounded } from './bounded.js';
 import { ModuleDigests } from './digests.js';
 
 export interface TaskRunnerOptions {
-  pool: WorkerPool;
+  pool: JobPool;
   tasksDir: string;
   registry?: Registry;
   /** Bytes of stdout (and of stderr) kept per task; the rest is dropped and flagged. */
@@ -155,7 +155,8 @@ export class TaskRunner {
         module, moduleKey: `${this.digests.of(bytes)}:${spec.memoryLimitBytes ?? ''}`, config, timeoutMs: spec.timeoutMs,
         signal: stop.signal, tasks: server,
         onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-        ...(recording ? { onLog: recording.onLog, onTail: recording.onTail } : {}),
+        ...(recording ? { onLog: recording.onLog, onTail: recording.onTail, onTailSnapshot: recording.onTailSnapshot } : {}),
+        ...(this.o.pool.wantsCode ? { code: spec.memoryLimitBytes === undefined ? bytes : limitMemory(bytes, spec.memoryLimitBytes) } : {}),
       });
     } finally {
       // The worker is done (it reported its exit, or its thread has stopped).
@@ -169,14 +170,14 @@ export class TaskRunner {
     if (this.o.keepTaskDirs === 'never' && !given) fs.rmSync(root, { recursive: true, force: true });
     const ended = recording ? await recording.end(r) : null;
     if (ended?.error && !r.trap) r = { ...r, error: ended.error };
-    const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled'
+    const state: TaskState = r.ended === 'timeout' ? 'timeout' : r.ended === 'cancelled' ? 'cancelled' : r.ended === 'crashed' && r.signal ? 'crashed'
       : r.exitCode === 0 && !r.trap && !r.error ? 'success' : 'error';
     const endTime = new Date().toISOString();
     const error = r.trap ?? r.error;
     return {
       ...base, state, exitCode: r.exitCode, root, endTime,
       stdout: out.bytes(), stderr: err.bytes(), stdoutTruncated: out.truncated, stderrTruncated: err.truncated,
-      ...(error ? { error } : {}),
+      ...(error ? { error } : {}), ...(state === 'crashed' ? { signal: r.signal! } : {}),
     };
   }
 

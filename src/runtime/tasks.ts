@@ -41,7 +41,7 @@ export interface TaskSpec {
   parentId?: string;
 }
 
-export type TaskState = 'queued' | 'running' | 'success' | 'error' | 'timeout' | 'cancelled';
+export type TaskState = 'queued' | 'running' | 'success' | 'error' | 'timeout' | 'cancelled' | 'crashed';
 
 export interface TaskResult {
   /** The task's process id (its record in the registry when recorded). */
@@ -55,6 +55,8 @@ export interface TaskResult {
   stderrTruncated: boolean;
   /** Why it did not run to a zero exit: the trap, the start error, the timeout. */
   error?: string;
+  /** With state `crashed`: the signal that killed the task's host process (process isolation). */
+  signal?: string;
   /** The task's own directory on the host (its `/`); it outlives the task. */
   root: string;
   startTime?: string;

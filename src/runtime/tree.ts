@@ -195,6 +195,6 @@ export function guestResult(handle: number, r: TaskResult) {
     id: handle, process_id: r.id, state: r.state, exit_code: r.exitCode,
     stdout: text(r.stdout), stderr: text(r.stderr),
     stdout_truncated: r.stdoutTruncated, stderr_truncated: r.stderrTruncated,
-    ...(r.error ? { error: r.error } : {}),
+    ...(r.error ? { error: r.error } : {}), ...(r.signal ? { signal: r.signal } : {}),
   };
 }

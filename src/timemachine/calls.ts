@@ -115,6 +115,12 @@ export const CALLS: readonly CallSpec[] = table.map((s, id) => ({
   id, method: s.method, wasi: s.wasi, params: s.params, result: s.result, outName: s.out[0], out: s.out[1],
   buffers: s.params.findIndex(([, k]) => k === 'data' || k === 'sizes'),
 }));
+/**
+ * Set on a record's call id (its first byte) when the call's result was injected by fault
+ * injection (`--chaos`, system/chaos.ts) rather than given by the system. Ids stay below 0x80,
+ * so logs written before it read the same (docs/log-format.md).
+ */
+export const INJECTED = 0x80;
 export const CALL_BY_METHOD = new Map<string, CallSpec>(CALLS.map((c) => [c.method, c]));
 export const CALL_BY_WASI = new Map<string, CallSpec>(CALLS.map((c) => [c.wasi, c]));
 

@@ -1,5 +1,5 @@
 import { errnoName } from '../system/index.js';
-import { CALLS, decodeOutput, errnoOf, readParam, readResult, type CallSpec } from './calls.js';
+import { CALLS, decodeOutput, errnoOf, INJECTED, readParam, readResult, type CallSpec } from './calls.js';
 import { LogFormatError, RecordReader } from './codec.js';
 
 /** One record decoded for reading (views, errors): not for the hot path. */
@@ -20,11 +20,14 @@ export interface DecodedCall {
    * Dirent[], events → Event[], recv → { data, roflags }; undefined otherwise.
    */
   out: unknown;
+  /** True when fault injection (--chaos) gave this result, not the system. */
+  injected: boolean;
 }
 
 export function decodeRecord(payload: Uint8Array): DecodedCall {
   const r = new RecordReader(payload);
-  const id = r.u8();
+  const byte = r.u8();
+  const id = byte & ~INJECTED;
   const call = CALLS[id];
   if (call === undefined) throw new LogFormatError(`unknown call id ${id} (a log from a newer wtm?)`);
   const start = r.uvarint();
@@ -32,7 +35,7 @@ export function decodeRecord(payload: Uint8Array): DecodedCall {
   const params = call.params.map(([, kind]) => readParam(r, kind));
   const ret = readResult(r, call);
   const out = decodeOutput(r, call, params, ret);
-  return { call, start, duration, params, ret, errno: errnoOf(call, ret), out };
+  return { call, start, duration, params, ret, errno: errnoOf(call, ret), out, injected: (byte & INJECTED) !== 0 };
 }
 
 function show(kind: string, v: unknown): string {

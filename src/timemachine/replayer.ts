@@ -1,6 +1,6 @@
 import { ProcExit, type System, type TaskHost } from '../system/index.js';
 import {
-  applyOutput, CALLS, forEachWritten, readParam, readResult, stdioStream, writeParam, type CallSpec,
+  applyOutput, CALLS, forEachWritten, INJECTED, readParam, readResult, stdioStream, writeParam, type CallSpec,
 } from './calls.js';
 import { RecordReader, RecordWriter } from './codec.js';
 import { formatCall } from './describe.js';
@@ -76,7 +76,7 @@ export class Replayer {
       r = new RecordReader(n.value);
     }
     const at = this.index++;
-    const id = r.u8();
+    const id = r.u8() & ~INJECTED; // an injected result is replayed as any other
     const recorded = CALLS[id];
     if (recorded === undefined) throw new ReplayDivergence(`record ${at}: unknown call id ${id} (a log from a newer wtm?)`);
     r.uvarint(); // start

@@ -185,7 +185,9 @@ export function formatOutcome(rec: DecodedCall, o: TraceFormat = {}): string {
   if (rec.call.result === 'exit') return '';
   const head = rec.errno !== 0 ? `= ${errnoName(rec.errno)}` : `= ${rec.ret}`;
   const out = formatOutput(rec, o);
-  return out ? `${head} ${out}` : head;
+  // A result fault injection gave (--chaos), not the system.
+  const mark = rec.injected ? ' [injected]' : '';
+  return out ? `${head}${mark} ${out}` : head + mark;
 }
 
 /** Three significant digits, without toPrecision (slow, and it may answer in exponent form). */
@@ -264,6 +266,7 @@ export function traceJson(rec: DecodedCall, index: number, o: TraceFormat & { pr
   if (Object.keys(names).length > 0) j.names = names;
   j.result = rec.ret;
   if (rec.errno !== 0) j.errno = errnoName(rec.errno);
+  if (rec.injected) j.injected = true;
   if (rec.out !== undefined) j[c.outName] = jsonValue(rec.out, width);
   return j;
 }

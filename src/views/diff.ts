@@ -12,7 +12,7 @@
 // examples) for runs that took different paths.
 
 import { errnoName } from '../system/index.js';
-import { CALLS, CALL_BY_METHOD, forEachWritten, type CallSpec } from '../timemachine/calls.js';
+import { CALLS, CALL_BY_METHOD, forEachWritten, INJECTED, type CallSpec } from '../timemachine/calls.js';
 import { decodeRecord, type DecodedCall } from '../timemachine/describe.js';
 import { escapeBytes, formatArgs, formatOutcome } from '../timemachine/trace-format.js';
 
@@ -341,7 +341,7 @@ export async function diffLogs(a: DiffSide, b: DiffSide, opts: DiffOptions = {})
   // Only the kinds the summary looks at are decoded; the rest is counted by call id.
   const idCounts = [new Float64Array(CALLS.length), new Float64Array(CALLS.length)];
   const take = (side: 0 | 1, p: Uint8Array, record: number) => {
-    const id = p[0]!;
+    const id = p[0]! & ~INJECTED;
     idCounts[side]![id]!++;
     if (id !== CLOCK && id !== RANDOM && id !== READ && id !== PREAD && id !== WRITE && id !== ENVIRON && id !== ARGS) return;
     const rec = decodeRecord(p);

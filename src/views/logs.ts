@@ -1,4 +1,4 @@
-import { CALL_BY_METHOD, forEachWritten, stdioStream } from '../timemachine/calls.js';
+import { CALL_BY_METHOD, forEachWritten, INJECTED, stdioStream } from '../timemachine/calls.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { LogStream } from '../timemachine/stream.js';
 
@@ -21,7 +21,7 @@ export async function* recordedOutput(log: LogStream | Uint8Array | AsyncIterabl
   const payloads = log instanceof LogStream ? log.records() : log instanceof Uint8Array ? LogStream.of(log).records() : log;
   for await (const payload of payloads) {
     // Only fd_write is decoded: the call id is the payload's first byte.
-    if (payload[0] !== FD_WRITE_ID) continue;
+    if ((payload[0]! & ~INJECTED) !== FD_WRITE_ID) continue;
     const rec = decodeRecord(payload);
     const stream = stdioStream(rec.call, rec.params[0]);
     if (stream === undefined || rec.errno !== 0) continue;
