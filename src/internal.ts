@@ -9,3 +9,4 @@ export { MemFs, memfsFromTree } from './fs/memfs.js';
 export { ReadOnlyFs } from './fs/readonly.js';
 export type { FileSystem, Dir, File } from './fs/types.js';
 export { Registry, LocalStore, type ObjectStore, type ProcessRecord } from './registry/index.js';
+export { NatsStore } from './registry/nats-store.js';

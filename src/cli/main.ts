@@ -8,6 +8,7 @@ import {
 } from './inspect.js';
 import { diffCommand, diffHelp } from './diff.js';
 import { gcCommand, gcHelp } from './gc.js';
+import { closeOpened } from './registry.js';
 import { imageCommand, imageHelp } from './image.js';
 import { profileCommand, profileHelp } from './profile.js';
 import { replayCommand, replayHelp } from './replay.js';
@@ -124,6 +125,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`wtm ${name}: ${(e as Error).message ?? String(e)}\n`);
     if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
+  } finally {
+    await closeOpened();
   }
 }
 

@@ -50,7 +50,7 @@ export class Runtime {
     this.maxOpenFiles = positive(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, 'maxOpenFiles');
     this.pool = new WorkerPool(max);
     const store = options.registry?.store;
-    const home = store instanceof LocalStore ? store.root : null;
+    const home = store instanceof LocalStore ? store.root : store?.localDir ?? null;
     if (options.tasksDir === undefined && home === null) {
       // Made on first use (TaskRunner), under a name nobody can guess.
       this.scratch = path.join(os.tmpdir(), `wtm-${randomUUID()}`);
