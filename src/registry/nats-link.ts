@@ -21,6 +21,16 @@ export const CONNECT_TIMEOUT_MS = 3000;
 /** How long one JetStream request may take. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * Replicas of the streams and buckets wtm creates: $WTM_NATS_REPLICAS (1 to 5), default 1.
+ * A cluster of three servers wants 3 (docs/distributed.md).
+ */
+export function natsReplicas(): number {
+  const n = Number(process.env.WTM_NATS_REPLICAS ?? 1);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 5)) throw new Error(`WTM_NATS_REPLICAS=${process.env.WTM_NATS_REPLICAS}: expected 1 to 5`);
+  return n;
+}
+
 /** True when `s` names a NATS server (nats://...) rather than a directory. */
 export function isNatsUrl(s: string): boolean {
   return /^nats:\/\//i.test(s);
@@ -82,7 +92,8 @@ export async function natsConnect(url: string, name = 'wtm'): Promise<NatsLink> 
   return {
     nc, js, jsm,
     maxPayload: nc.info?.max_payload ?? 1 << 20,
-    async ensureStream(cfg) {
+    async ensureStream(given) {
+      const cfg = { num_replicas: natsReplicas(), ...given };
       try {
         await jsm.streams.info(cfg.name);
         await jsm.streams.update(cfg.name, cfg);

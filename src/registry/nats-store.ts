@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkKey, checkKind, type ObjectStore } from './store.js';
-import { natsConnect, type NatsLink } from './nats-link.js';
+import { natsConnect, natsReplicas, REQUEST_TIMEOUT_MS, type NatsLink } from './nats-link.js';
 import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore as NatsObjectStore } from '@nats-io/obj';
@@ -108,8 +108,8 @@ export class NatsStore implements ObjectStore {
     try {
       const { Kvm } = await import('@nats-io/kv');
       const { Objm } = await import('@nats-io/obj');
-      const kv = await new Kvm(link.js).create(RECORDS_BUCKET, { history: 1 });
-      const os = await new Objm(link.js).create(BLOBS_BUCKET);
+      const kv = await new Kvm(link.js).create(RECORDS_BUCKET, { history: 1, replicas: natsReplicas() });
+      const os = await new Objm(link.js).create(BLOBS_BUCKET, { replicas: natsReplicas() });
       await link.ensureStream({
         name: LOGS_STREAM, subjects: [`${LOG_SUBJECT}.>`], allow_direct: true,
         description: 'wtm: blobs that grow (process logs and their tails), one message a part',
@@ -184,28 +184,37 @@ export class NatsStore implements ObjectStore {
     const out = new Map<string, unknown>();
     const { DeliverPolicy } = await import('@nats-io/jetstream');
     const c = await this.js.consumers.get(`KV_${RECORDS_BUCKET}`, { filter_subjects: subject, deliver_policy: DeliverPolicy.LastPerSubject });
+    // One consume (an ordered consumer fetched batch by batch would be re-created from the
+    // last stream sequence, losing "last per subject"), read until nothing is pending.
+    const info = await c.info(true);
+    if (info.num_pending === 0) {
+      await c.delete().catch(() => {});
+      return out;
+    }
+    const it = await c.consume({ max_messages: 1000 });
+    let idle = false;
+    const timer = setTimeout(() => {
+      idle = true;
+      it.stop();
+    }, REQUEST_TIMEOUT_MS);
     try {
-      const info = await c.info(true);
-      let left = info.num_pending;
-      while (left > 0) {
-        const batch = await c.fetch({ max_messages: Math.min(left, 1000), expires: 5000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          left = m.info.pending;
-          const op = m.headers?.get('KV-Operation');
-          if (op === 'DEL' || op === 'PURGE') continue;
+      for await (const m of it) {
+        timer.refresh();
+        const op = m.headers?.get('KV-Operation');
+        if (op !== 'DEL' && op !== 'PURGE') {
           const key = m.subject.slice(`$KV.${RECORDS_BUCKET}.${head}`.length).replace(/=/g, '.');
           try {
             out.set(key, JSON.parse(dec.decode(m.data)));
           } catch {
             out.set(key, new Error(`record ${kind}/${key} is corrupt (not JSON)`));
           }
-          if (left === 0) break;
         }
-        if (got === 0) throw new Error(`reading the ${kind} records from ${this.url} timed out`);
+        if (m.info.pending === 0) break;
       }
+      if (idle) throw new Error(`reading the ${kind} records from ${this.url} timed out`);
     } finally {
+      clearTimeout(timer);
+      it.stop();
       await c.delete().catch(() => {});
     }
     return out;
@@ -280,14 +289,14 @@ export class NatsStore implements ObjectStore {
   }
 
   async listBlobs(prefix = ''): Promise<string[]> {
-    const out: string[] = [];
-    for (const info of await this.os.list()) if (!info.deleted && info.name.startsWith(prefix)) out.push(info.name);
+    const out = new Set<string>();
+    for (const info of await this.os.list()) if (!info.deleted && info.name.startsWith(prefix)) out.add(info.name);
     const si = await this.jsm.streams.info(LOGS_STREAM, { subjects_filter: `${LOG_SUBJECT}.>` });
     for (const subj of Object.keys(si.state.subjects ?? {})) {
       const key = subj.slice(LOG_SUBJECT.length + 1).split('.').map((s) => s.replace(/=/g, '.')).join('/');
-      if (key.startsWith(prefix)) out.push(key);
+      if (key.startsWith(prefix)) out.add(key);
     }
-    return out.sort();
+    return [...out].sort();
   }
 
   async deleteBlob(key: string): Promise<boolean> {

@@ -32,6 +32,9 @@ export class Registry {
   /** Serialises read-modify-write of one process record within this Node process. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
+  /** The worker this registry records tasks for (wtm worker): written into every new process record. */
+  worker?: { host: string; id: string };
+
   constructor(readonly store: ObjectStore) {}
 
   /** Opens the registry in `dir` (default: $WTM_HOME, else ~/.wtm), creating it when needed. */
@@ -83,6 +86,8 @@ export class Registry {
   async resolveModuleDigest(prefix: string): Promise<string> {
     const p = String(prefix).toLowerCase().replace(/^sha256:/, '');
     if (!/^[0-9a-f]+$/.test(p)) throw new Error(`no module ${prefix}`);
+    // A whole digest needs no listing (which a remote store pays for by the object).
+    if (DIGEST_RE.test(p) && (await this.hasModule(p))) return p;
     const found = (await this.store.listBlobs(MODULE_PREFIX + p)).map((k) => k.slice(MODULE_PREFIX.length));
     return pickOne(prefix, found.filter((d) => DIGEST_RE.test(d)), 'module', 'digest');
   }
@@ -132,6 +137,7 @@ export class Registry {
       startTime: rec.startTime ?? new Date().toISOString(),
       state,
       wtmVersion: rec.wtmVersion ?? wtmVersion(),
+      ...(this.worker && rec.worker === undefined ? { worker: { ...this.worker } } : {}),
     });
     checkProcessRecord(full);
     if (!(await this.hasModule(full.moduleDigest))) throw new Error(`module ${full.moduleDigest} is not in the registry (store it with putModule first)`);
