@@ -35,6 +35,15 @@ export async function startNats() {
   const server = { url: `nats://127.0.0.1:${port}`, port, dir, proc: null, get pid() { return this.proc?.pid; } };
   server.start = async () => {
     server.proc = spawn('nats-server', ['-js', '-sd', path.join(dir, 'store'), '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    // A test file that ends without stopping it (a timeout skips `after` hooks) leaves no server behind.
+    const pid = server.proc.pid;
+    process.once('exit', () => {
+      try {
+        process.kill(pid);
+      } catch {
+        // gone already
+      }
+    });
     for (let i = 0; i < 200; i++) {
       if (await canConnect(port)) return;
       await new Promise((r) => setTimeout(r, 25));

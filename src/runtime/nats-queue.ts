@@ -330,7 +330,9 @@ export class NatsTaskQueue implements TaskQueue {
     const tasks = new Set<Promise<void>>();
     try {
       while (!signal?.aborted) {
-        const free = slots - running.size;
+        // Counted by the tasks taken, not those started: a task taken is awaiting its result
+        // check before it runs, and a pull issued meanwhile would take one slot too many.
+        const free = slots - tasks.size;
         if (free <= 0) {
           await new Promise<void>((r) => (freed = r));
           continue;
