@@ -10,3 +10,7 @@ export { MemFs, memfsFromTree } from './fs/memfs.js';
 export { ReadOnlyFs } from './fs/readonly.js';
 export type { FileSystem, Dir, File } from './fs/types.js';
 export { Registry, LocalStore, type ObjectStore, type ProcessRecord } from './registry/index.js';
+export { NatsStore } from './registry/nats-store.js';
+export { NatsTaskQueue, workerIdentity } from './runtime/nats-queue.js';
+export { takeSnapshot, readSnapshot, materializeSnapshot } from './registry/snapshot.js';
+export { canonicalJson, sha256Hex } from './registry/digest.js';

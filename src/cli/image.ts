@@ -3,7 +3,7 @@ import { importImage, listImages, pullImage, readImageSources, removeImage, tagI
 import { parseFlags, UsageError, type Parsed } from './args.js';
 import { formatBytes, parseFormat, printData, printTable } from './output.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
-import { registryDir } from './settings.js';
+import { registryLocalDir } from './settings.js';
 
 export const imageHelp = `Usage: wtm image import PATH[:TAG] | pull REF [--insecure] | tag SOURCE NAME | ls [-q] [-o text|json|yaml] | rm NAME...
 
@@ -39,7 +39,7 @@ ${registryHelp}`;
 
 /** Where unpacked layers live: beside the registry. */
 export function layersDir(p: Parsed): string {
-  return path.join(path.resolve(registryDir(p)), 'layers');
+  return path.join(registryLocalDir(p), 'layers');
 }
 
 export async function imageCommand(argv: readonly string[]): Promise<number> {

@@ -8,6 +8,9 @@ import {
 } from './inspect.js';
 import { diffCommand, diffHelp } from './diff.js';
 import { gcCommand, gcHelp } from './gc.js';
+import { closeOpened } from './registry.js';
+import { workerCommand, workerHelp } from './worker.js';
+import { snapshotCommand, snapshotHelp } from './snapshot.js';
 import { imageCommand, imageHelp } from './image.js';
 import { profileCommand, profileHelp } from './profile.js';
 import { replayCommand, replayHelp } from './replay.js';
@@ -40,6 +43,8 @@ Commands:
   gc                     free what no record names (orphan modules, logs, layers, leftovers)
   image import|pull|tag|ls|rm
                          manage OCI images (layouts, OCI archives, docker save archives, registries)
+  worker --queue URL     serve a task queue on NATS JetStream (tasks of 'wtm run --queue URL')
+  snapshot DIR           store a directory tree in the registry, for tasks to mount anywhere
   version                print wtm's version (also --version)
   config [--edit]        show (or edit) the settings: registry location, run defaults
   completion bash|zsh    print a shell completion script
@@ -64,6 +69,8 @@ const commands: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   rm: { run: rmCommand, help: rmHelp },
   gc: { run: gcCommand, help: gcHelp },
   image: { run: imageCommand, help: imageHelp },
+  worker: { run: workerCommand, help: workerHelp },
+  snapshot: { run: snapshotCommand, help: snapshotHelp },
   config: { run: configCommand, help: configHelp },
   completion: { run: async (argv) => completionCommand(argv, Object.fromEntries(Object.entries(commands).map(([n, c]) => [n, c.help]))), help: completionHelp },
 };
@@ -124,6 +131,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`wtm ${name}: ${(e as Error).message ?? String(e)}\n`);
     if (process.env.WTM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
+  } finally {
+    await closeOpened();
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Registry } from '../registry/registry.js';
 import { removeTaskRoot, UserError } from '../runtime/index.js';
-import { registryDir } from './settings.js';
+import { registryLocalDir } from './settings.js';
 import { parseFlags, UsageError } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 
@@ -56,7 +56,7 @@ export async function rmCommand(argv: readonly string[]): Promise<number> {
       order.push(t);
     }
   }
-  const tasksDir = path.join(path.resolve(registryDir(p)), 'tasks');
+  const tasksDir = path.join(registryLocalDir(p), 'tasks');
   const rootsDir = path.join(path.dirname(tasksDir), 'roots');
   for (const id of order) {
     await reg.deleteProcess(id);

@@ -4,10 +4,12 @@ import { applyRunSettings } from './settings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
-import { closeMountHandles, DEFAULT_ISOLATION, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
+import { closeMountHandles, DEFAULT_ISOLATION, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, UserError, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
 import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
+import { NatsTaskQueue } from '../runtime/nats-queue.js';
+import { queueFlag, sharedRegistryFor } from './worker.js';
 import { prepareImageRun, type ImageRun } from '../oci/index.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -71,6 +73,10 @@ Flags:
                           same seed makes the same choices at the same calls. Injected results
                           are recorded and marked [injected] by trace and describe; replay
                           reproduces them (docs/chaos.md)
+  --queue URL             send the tasks the guest starts to a task queue on NATS JetStream
+                          (nats://HOST:PORT): they run on the machines serving it (wtm
+                          worker), recorded into the shared registry (the queue's server
+                          unless --registry names another nats:// one); see docs/distributed.md
   -T, --trace             print each call of the guest to stderr as it happens, one line
                           per call in the format of 'wtm trace' (time since start, record
                           number, call with arguments by name, result or errno name, output,
@@ -144,6 +150,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     chaos: { value: true },
     argv0: { value: true },
     invoke: { value: true },
+    queue: { value: true },
     ...registryFlag,
     help: { value: false },
     h: { value: false },
@@ -192,7 +199,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     maxConcurrency: countFlag(p, 'max-tasks'), maxTasksPerTree: countFlag(p, 'max-tasks-per-tree'), maxTaskDepth: countFlag(p, 'max-task-depth'), maxOpenFiles: countFlag(p, 'max-fds') ?? countFlag(p, 'max-open-files'),
   };
   const bounds = { timeoutMs: durationFlag(p, 'timeout'), memoryLimitBytes: sizeFlag(p, 'max-memory'), trace: traceFlag(p), argv0: p.flags.get('argv0')?.[0], invoke: p.flags.get('invoke')?.[0], chaos: chaosFlag(p) };
-  const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') ? await openRegistry(p) : null;
+  // Tasks sent to a queue on NATS JetStream run on the machines serving it (wtm worker);
+  // their modules travel through the shared registry.
+  const queueUrl = queueFlag(p);
+  if (queueUrl !== undefined) sharedRegistryFor(p, queueUrl);
+  const registryOrNull = looksLikeImage(module) || !p.flags.has('no-record') || queueUrl !== undefined ? await openRegistry(p) : null;
   const registry = p.flags.has('no-record') ? undefined : registryOrNull ?? undefined;
   const mounts = (p.flags.get('dir') ?? []).map(parseDir);
   // MODULE that is not a file but names an image of the registry: run the image.
@@ -205,7 +216,15 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     image = await prepareImageRun(registryOrNull, module, layersDir(p), path.join(path.dirname(layersDir(p)), 'roots'), imageRunId, undefined, p.rest);
   }
   // Tasks get their directories in the registry's directory (a temporary one without --no-record).
-  const runtime = new Runtime({ registry, ...limits });
+  let queue: NatsTaskQueue | undefined;
+  if (queueUrl !== undefined) {
+    try {
+      queue = await NatsTaskQueue.open(queueUrl, { registry: registryOrNull! });
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  }
+  const runtime = new Runtime({ registry, ...limits, ...(queue ? { queue } : {}) });
   const onTaskEvent = (e: TreeEvent) => process.stderr.write(`wtm: ${describeTreeEvent(e)}\n`);
   const stopSignals = handleSignals(runtime);
   try {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../runtime/index.js';
 import type { Parsed } from './args.js';
+import { isNatsUrl, parseNatsUrl } from '../registry/nats-link.js';
 
 const require = createRequire(import.meta.url);
 
@@ -69,8 +70,8 @@ function checkSettings(data: unknown, file: string): Settings {
   const out: Settings = {};
   for (const [k, v] of Object.entries(data)) {
     if (k === 'registry') {
-      if (typeof v !== 'string' || v === '') throw new UserError(`${file}: registry must be a directory path`);
-      out.registry = v.startsWith('~/') ? path.join(os.homedir(), v.slice(2)) : path.resolve(path.dirname(file), v);
+      if (typeof v !== 'string' || v === '') throw new UserError(`${file}: registry must be a directory path or a nats:// URL`);
+      out.registry = isNatsUrl(v) ? v : v.startsWith('~/') ? path.join(os.homedir(), v.slice(2)) : path.resolve(path.dirname(file), v);
     } else if (k === 'run') {
       if (v === null) continue;
       if (typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${file}: run must be a mapping of flag names to values`);
@@ -87,13 +88,37 @@ function checkSettings(data: unknown, file: string): Settings {
   return out;
 }
 
-/** The registry directory: --registry, else the settings file's, else $WTM_HOME or ~/.wtm. */
+/**
+ * The registry: --registry, else $WTM_REGISTRY, else the settings file's, else $WTM_HOME or
+ * ~/.wtm. A directory, or a nats:// URL (a registry on NATS JetStream: docs/distributed.md).
+ */
 export function registryDir(p: Parsed): string {
-  return p.flags.get('registry')?.[0] ?? loadSettings().registry ?? wtmHome();
+  return p.flags.get('registry')?.[0] ?? (process.env.WTM_REGISTRY || undefined) ?? loadSettings().registry ?? wtmHome();
+}
+
+/**
+ * The local directory of the registry's working files (task directories, image roots,
+ * unpacked layers): the registry's own directory, or for a nats:// registry a directory of
+ * this machine under wtm's home (remote/HOST-PORT), which also caches its content-addressed blobs.
+ */
+export function registryLocalDir(p: Parsed): string {
+  const reg = registryDir(p);
+  return isNatsUrl(reg) ? remoteLocalDir(reg) : path.resolve(reg);
 }
 
 /** Fills the `run` flags not given on the command line from the settings file. */
 export function applyRunSettings(p: Parsed): void {
   const run = loadSettings().run ?? {};
   for (const [flag, value] of Object.entries(run)) if (!p.flags.has(flag)) p.flags.set(flag, [String(value)]);
+}
+
+/** wtm's home/remote/HOST-PORT for a nats:// registry (a bad URL throws a UserError). */
+export function remoteLocalDir(url: string): string {
+  let label: string;
+  try {
+    label = parseNatsUrl(url).server;
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  return path.join(wtmHome(), 'remote', label.replace(/[^A-Za-z0-9.-]/g, '-'));
 }

@@ -4,6 +4,7 @@ import { DIGEST_RE } from './digest.js';
 import { LocalStore, sweepLeftovers, treeBytes } from './local.js';
 import { UUID_V4_RE } from './process.js';
 import type { Registry } from './registry.js';
+import type { ObjectStore } from './store.js';
 
 /*
  * Garbage collection of a local registry: what no record names any more.
@@ -68,6 +69,12 @@ interface Candidate {
   remove: () => Promise<unknown> | unknown;
 }
 
+/** Size and modification time of a store's objects (LocalStore's are synchronous). */
+interface AgeOf {
+  statBlob(key: string): { bytes: number; mtimeMs: number } | null | Promise<{ bytes: number; mtimeMs: number } | null>;
+  statRecord(kind: string, key: string): { bytes: number; mtimeMs: number } | null | Promise<{ bytes: number; mtimeMs: number } | null>;
+}
+
 /** What the records name. */
 interface Refs {
   processIds: Set<string>;
@@ -82,13 +89,18 @@ interface Refs {
 
 /** Removes (or with dryRun lists) what no record of the registry names; see the comment above. */
 export async function collectGarbage(registry: Registry, opts: GcOptions = {}): Promise<GcReport> {
-  const store = registry.store;
-  if (!(store instanceof LocalStore)) throw new Error('gc works on a local registry directory only');
+  // A local directory, or a remote store with a local directory of its own (tasks, layers:
+  // this machine's) that can say when its objects were written (NatsStore).
+  const store = registry.store as ObjectStore & Partial<AgeOf>;
+  const root = store instanceof LocalStore ? store.root : store.localDir;
+  if (root === undefined || typeof store.statBlob !== 'function' || typeof store.statRecord !== 'function') {
+    throw new Error('gc needs a registry whose objects have an age (a directory, or nats://)');
+  }
+  const ages = store as ObjectStore & AgeOf;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   if (!(Number.isFinite(graceMs) && graceMs >= 0)) throw new Error(`gc: bad grace period ${graceMs}`);
   const now = opts.now ?? Date.now();
   const dryRun = opts.dryRun ?? false;
-  const root = store.root;
   let spared = 0;
   const young = (mtimeMs: number, min = 0): boolean => {
     if (now - mtimeMs < Math.max(graceMs, min)) {
@@ -104,7 +116,7 @@ export async function collectGarbage(registry: Registry, opts: GcOptions = {}): 
     for (const key of await store.listBlobs(prefix)) {
       const ref = refOf(key.slice(prefix.length));
       if (ref === null) continue; // a foreign key: not ours to judge
-      const st = store.statBlob(key);
+      const st = await ages.statBlob(key);
       if (st) all.push({ kind, key, name: `blobs/${key}`, ref, bytes: st.bytes, remove: () => store.deleteBlob(key) });
     }
   };
@@ -116,7 +128,7 @@ export async function collectGarbage(registry: Registry, opts: GcOptions = {}): 
   await blobs('oci', OCI, isDigest);
   for (const key of await store.listRecords('config')) {
     if (!DIGEST_RE.test(key)) continue;
-    const st = store.statRecord('config', key);
+    const st = await ages.statRecord('config', key);
     if (st) all.push({ kind: 'configs', key, name: `records/config/${key}.json`, ref: key, bytes: st.bytes, remove: () => store.deleteRecord('config', key) });
   }
   const dirs = (kind: GcKind, sub: string, refOf: (name: string) => string | null) => {
@@ -154,15 +166,17 @@ export async function collectGarbage(registry: Registry, opts: GcOptions = {}): 
   let garbage = all.filter((c) => referenced(c, refs) === false);
 
   // 3. Age: the young are spared (a writer may be about to write the record naming them).
-  garbage = garbage.filter((c) => {
+  const old: Candidate[] = [];
+  for (const c of garbage) {
     const p = c.kind === 'layers' || c.kind === 'tasks' ? path.join(root, c.key) : null;
     const st = p ? fs.lstatSync(p, { throwIfNoEntry: false }) : null;
-    const mtimeMs = p ? st?.mtimeMs : (c.kind === 'configs' ? store.statRecord('config', c.key) : store.statBlob(c.key))?.mtimeMs;
-    if (mtimeMs === undefined) return false; // gone meanwhile
-    if (young(mtimeMs, c.kind === 'tasks' ? TASK_DIR_MIN_AGE_MS : 0)) return false;
+    const mtimeMs = p ? st?.mtimeMs : (await (c.kind === 'configs' ? ages.statRecord('config', c.key) : ages.statBlob(c.key)))?.mtimeMs;
+    if (mtimeMs === undefined) continue; // gone meanwhile
+    if (young(mtimeMs, c.kind === 'tasks' ? TASK_DIR_MIN_AGE_MS : 0)) continue;
     if (p) c.bytes = treeBytes(p);
-    return true;
-  });
+    old.push(c);
+  }
+  garbage = old;
 
   // 4. Records written while gc was deciding keep what they name too (a process record's
   // module and config never change: only new records are read).

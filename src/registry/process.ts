@@ -43,6 +43,8 @@ export interface ProcessRecord {
   pid?: number;
   host?: string;
   pidStart?: string;
+  /** The worker that ran it (a task served from a distributed queue: wtm worker). */
+  worker?: { host: string; id: string };
 }
 
 /** What `createProcess` needs: the rest is filled in (a new id, now, 'running', this wtm). */
@@ -78,6 +80,12 @@ const FIELDS: Record<keyof ProcessRecord, (v: unknown) => string | null> = {
   pid: (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? null : 'must be a positive integer'),
   host: (v) => (typeof v === 'string' && v.length <= 256 ? null : 'must be a string'),
   pidStart: (v) => (typeof v === 'string' && v.length <= 256 ? null : 'must be a string'),
+  worker: (v) => {
+    const w = v as { host?: unknown; id?: unknown } | null;
+    return typeof w === 'object' && w !== null && !Array.isArray(w) && Object.keys(w).length === 2
+      && typeof w.host === 'string' && w.host.length <= 256 && typeof w.id === 'string' && w.id.length <= 256
+      ? null : 'must be { host, id } (two strings)';
+  },
 };
 const REQUIRED: (keyof ProcessRecord)[] = ['id', 'moduleDigest', 'configDigest', 'argv', 'startTime', 'state', 'wtmVersion'];
 

@@ -22,6 +22,17 @@
  * replace or remove all parts at once.
  */
 export interface ObjectStore {
+  /**
+   * A local directory for the working files of runs against this store (task directories,
+   * unpacked layers), for a store that is not a local directory itself.
+   */
+  readonly localDir?: string;
+  /**
+   * Every record of `kind` at once (optional: a remote store answers in one pass what
+   * `getRecord` per key would take a round trip each for). A record that cannot be parsed
+   * is an Error in its place.
+   */
+  readRecords?(kind: string): Promise<Map<string, unknown>>;
   /** Stores `value` (plain JSON) as the record (kind, key), replacing any previous one. */
   putRecord(kind: string, key: string, value: object): Promise<void>;
   /** The record, as parsed JSON, or null when there is none. */

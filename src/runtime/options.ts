@@ -3,6 +3,7 @@ import type { Registry } from '../registry/registry.js';
 import type { ProcessState } from '../registry/process.js';
 import type { MountConfig, OutputConfig, PreopenConfig, StdinConfig, TraceOptions } from './config.js';
 import type { TreeEvent } from './tree.js';
+import type { TaskQueue } from './tasks.js';
 
 /** What to run: a module with its arguments, environment, mounts and stdio. */
 export interface RunOptions {
@@ -180,4 +181,10 @@ export interface RuntimeOptions {
   processMemoryLimitBytes?: number;
   /** Keep a task's own directory after it ends (default 'always'; `removeTask`/`wtm rm` remove it). */
   keepTaskDirs?: 'always' | 'never';
+  /**
+   * Where `spawn` and the guests' task calls send tasks (default: this runtime's in-process
+   * queue). A distributed queue (NatsTaskQueue) runs them on the machines serving it; it is
+   * closed by `close()`.
+   */
+  queue?: TaskQueue;
 }

@@ -61,7 +61,7 @@ export class Runtime {
       ? new ProcessPool(max, options.processMemoryLimitBytes !== undefined ? { memoryLimitBytes: options.processMemoryLimitBytes } : {})
       : new WorkerPool(max);
     const store = options.registry?.store;
-    const home = store instanceof LocalStore ? store.root : null;
+    const home = store instanceof LocalStore ? store.root : store?.localDir ?? null;
     if (options.tasksDir === undefined && home === null) {
       // Made on first use (TaskRunner), under a name nobody can guess.
       this.scratch = path.join(os.tmpdir(), `wtm-${randomUUID()}`);
@@ -84,8 +84,9 @@ export class Runtime {
       },
       groupOf: (id) => this.sink.at(id)?.tree,
     });
-    this.tasks = queue;
-    this.sink = new QueueSink(queue);
+    // A distributed queue (NatsTaskQueue) given: tasks run on the machines serving it.
+    this.tasks = options.queue ?? queue;
+    this.sink = new QueueSink(this.tasks);
   }
 
   /**
@@ -93,9 +94,10 @@ export class Runtime {
    * host but the mounts its spec names. Returns at once; `wait()` gives the result. The task
    * is the main process of a task tree of its own (`onTaskEvent` hears of its limits).
    */
-  spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void; trace?: TraceOptions } = {}): TaskHandle {
+  spawn(spec: TaskSpec, opts: { signal?: AbortSignal; onTaskEvent?: (e: TreeEvent) => void; trace?: TraceOptions; id?: string } = {}): TaskHandle {
     checkTaskSpec(spec);
-    const id = randomUUID();
+    if (opts.id !== undefined && !UUID_V4.test(opts.id)) throw new UserError(`a task id must be a UUID v4 (got ${opts.id})`);
+    const id = opts.id ?? randomUUID();
     const tree = new TaskTree(this.maxTasksPerTree, this.maxTaskDepth, opts.onTaskEvent);
     // Traced, the task and its own tasks write their lines to the host's stderr, each prefixed with its id.
     if (opts.trace) tree.trace = { ...opts.trace };

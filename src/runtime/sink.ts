@@ -1,6 +1,5 @@
 import { sha256Hex } from '../registry/digest.js';
-import type { LocalTaskQueue } from './scheduler.js';
-import type { TaskHandle, TaskSpec } from './tasks.js';
+import type { TaskHandle, TaskQueue, TaskSpec } from './tasks.js';
 import { TaskServer, type TaskTree, type TaskSink } from './tree.js';
 
 /**
@@ -13,7 +12,8 @@ export class QueueSink implements TaskSink {
   private readonly placement = new Map<string, { tree: TaskTree; depth: number }>();
   private readonly modules = new Map<string, { bytes: Uint8Array; refs: number }>();
 
-  constructor(private readonly queue: LocalTaskQueue) {}
+  /** The runtime's queue: the in-process one (which tracks blocked slots), or a distributed one. */
+  constructor(private readonly queue: TaskQueue & { setBlocked?(id: string, awaited: string | null): void }) {}
 
   place(id: string, tree: TaskTree, depth: number): void {
     this.placement.set(id, { tree, depth });
@@ -21,7 +21,7 @@ export class QueueSink implements TaskSink {
 
   setBlocked(id: string, awaited: string | null): void {
     // Only tasks of the queue hold slots (a main process waits outside them).
-    if (this.placement.has(id)) this.queue.setBlocked(id, awaited);
+    if (this.placement.has(id)) this.queue.setBlocked?.(id, awaited);
   }
 
   submit(spec: TaskSpec, opts: { id: string; signal?: AbortSignal }): TaskHandle {

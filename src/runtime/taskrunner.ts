@@ -14,6 +14,7 @@ import type { TaskServer } from './tree.js';
 import type { TaskResult, TaskSpec, TaskState } from './tasks.js';
 import { prepareImageRun } from '../oci/run.js';
 import { Bounded } from './bounded.js';
+import { resolveSnapshots, storeChanges, type ResolvedSnapshots } from './snapshot-mounts.js';
 import { ModuleDigests } from './digests.js';
 
 export interface TaskRunnerOptions {
@@ -59,6 +60,43 @@ export class TaskRunner {
     return this.tasksHandle;
   }
 
+  /**
+   * A task with snapshot mounts (snapshot-mounts.ts): they are unpacked on this machine and
+   * mounted, and what the task changed in the writable ones is stored as snapshots, named in
+   * its result (`changes`).
+   */
+  private async executeWithSnapshots(id: string, spec: TaskSpec, signal: AbortSignal, release: () => void): Promise<TaskResult> {
+    const registry = this.o.registry;
+    const fail = (error: string): TaskResult => ({
+      id, state: 'error', exitCode: 1, stdout: new Uint8Array(), stderr: new Uint8Array(), stdoutTruncated: false, stderrTruncated: false,
+      error, root: '', endTime: new Date().toISOString(),
+    });
+    if (!registry) {
+      release();
+      return fail('a task with snapshots needs a registry to take them from');
+    }
+    let resolved: ResolvedSnapshots;
+    try {
+      resolved = await resolveSnapshots(spec, registry, path.dirname(this.o.layersDir), id);
+    } catch (e) {
+      release();
+      return fail((e as Error).message);
+    }
+    try {
+      const result = await this.execute(id, resolved.spec, signal, release);
+      if (resolved.uppers.length > 0) {
+        try {
+          result.changes = await storeChanges(registry, resolved.uppers);
+        } catch (e) {
+          result.error = `${result.error ? `${result.error}; ` : ''}its changes could not be stored: ${(e as Error).message}`;
+        }
+      }
+      return result;
+    } finally {
+      resolved.cleanup();
+    }
+  }
+
   /** Closes the handle on the tasks directory (when no task runs any more). */
   close(): void {
     if (this.tasksHandle) closeDirHandle(this.tasksHandle);
@@ -66,6 +104,7 @@ export class TaskRunner {
   }
 
   async execute(id: string, spec: TaskSpec, signal: AbortSignal, release: () => void = () => {}): Promise<TaskResult> {
+    if (spec.snapshots?.length) return this.executeWithSnapshots(id, spec, signal, release);
     const started = new Date().toISOString();
     const base = { id, stdout: new Uint8Array(), stderr: new Uint8Array(), stdoutTruncated: false, stderrTruncated: false, startTime: started };
     let root = '';

@@ -33,6 +33,14 @@ export interface TaskSpec {
    * directory with one the starter chose (shared only if the starter shares it).
    */
   mounts?: MountConfig[];
+  /**
+   * Directory snapshots of the registry (`wtm snapshot DIR`) placed in the task's tree:
+   * read-only, or `writable` as the lower layer of a fresh directory of the task (copy-up on
+   * write). Unlike host directories they travel: a task on another machine gets them from the
+   * shared registry, and its result names its changes as snapshots (`changes`). Resolved by
+   * the machine that runs the task (a worker of a distributed queue).
+   */
+  snapshots?: SnapshotMount[];
   /** Wall-clock limit in ms: past it the task is stopped (state `timeout`). */
   timeoutMs?: number;
   /** Memory limit in bytes: `memory.grow` past it fails inside the guest. */
@@ -61,6 +69,28 @@ export interface TaskResult {
   root: string;
   startTime?: string;
   endTime?: string;
+  /** The worker that ran it, when it ran through a distributed queue (NatsTaskQueue). */
+  worker?: WorkerId;
+  /** Its process id, when not the task id (a task delivered again to another worker). */
+  processId?: string;
+  /** What the task changed in its writable snapshot mounts, each stored as a snapshot (a layer). */
+  changes?: SnapshotMount[];
+}
+
+/** A snapshot placed in a task's tree. */
+export interface SnapshotMount {
+  /** `sha256:HEX`, as `wtm snapshot DIR` prints it. */
+  snapshot: string;
+  /** Where in the task's tree (absolute). */
+  guest: string;
+  /** The task may change it (its changes come back in its result); default read-only. */
+  writable?: boolean;
+}
+
+/** A machine serving a distributed task queue: its host name and the worker process's id. */
+export interface WorkerId {
+  host: string;
+  id: string;
 }
 
 /** A task that was submitted: its id now, its result later. */
@@ -241,6 +271,16 @@ export function taskSpecProblem(spec: unknown): string | null {
     for (const [i, m] of s.mounts.entries()) {
       const p = mountProblem(`mounts[${i}]`, m);
       if (p) return p;
+    }
+  }
+  if (s.snapshots !== undefined) {
+    if (!Array.isArray(s.snapshots)) return `snapshots must be an array, got ${shown(s.snapshots)}`;
+    for (const [i, m] of (s.snapshots as unknown[]).entries()) {
+      const v = m as Record<string, unknown> | null;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `snapshots[${i}] must be an object, got ${shown(v)}`;
+      if (typeof v.snapshot !== 'string' || !/^(sha256:)?[0-9a-f]{64}$/.test(v.snapshot)) return `snapshots[${i}].snapshot must be sha256:HEX (wtm snapshot DIR prints it), got ${shown(v.snapshot)}`;
+      if (typeof v.guest !== 'string' || !v.guest.startsWith('/') || v.guest.split('/').includes('..')) return `snapshots[${i}].guest must be an absolute guest path without "..", got ${shown(v.guest)}`;
+      if (v.writable !== undefined && typeof v.writable !== 'boolean') return `snapshots[${i}].writable must be true or false, got ${shown(v.writable)}`;
     }
   }
   if (s.timeoutMs !== undefined) {
