@@ -130,3 +130,12 @@ export function closest(word: string, candidates: readonly string[]): string | u
   }
   return bestD <= Math.min(2, Math.max(1, Math.floor(word.length / 3))) ? best : undefined;
 }
+
+/** A duration given as --NAME D (args.ts durationMs: 500ms, 30s, 2m, 1h, 1d; a bare number is seconds). */
+export function durationFlag(p: Parsed, name: string): number | undefined {
+  const v = p.flags.get(name)?.[0];
+  if (v === undefined) return undefined;
+  const ms = durationMs(v);
+  if (ms === null || !(ms >= 1 && ms <= 2 ** 31 - 1)) throw new UsageError(`--${name} ${v}: expected a duration from 1ms to 24 days, e.g. 30s, 500ms, 2m, 1h`);
+  return ms;
+}

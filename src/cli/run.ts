@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { interruptRecordingsNow } from '../runtime/recording.js';
 import { closeMountHandles, DEFAULT_ISOLATION, DEFAULT_MAX_TASK_DEPTH, DEFAULT_MAX_TASKS_PER_TREE, Runtime, UserError, type MountConfig, type TraceOptions, type TreeEvent } from '../runtime/index.js';
-import { durationMs, parseFlags, UsageError, type Parsed } from './args.js';
+import { durationFlag, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
 import { layersDir } from './image.js';
 import { NatsTaskQueue } from '../runtime/nats-queue.js';
@@ -339,14 +339,6 @@ function chaosFlag(p: Parsed): ChaosOptions | undefined {
   }
 }
 
-/** A duration given as --NAME D (args.ts durationMs: 500ms, 30s, 2m, 1h, 1d; a bare number is seconds). */
-export function durationFlag(p: Parsed, name: string): number | undefined {
-  const v = p.flags.get(name)?.[0];
-  if (v === undefined) return undefined;
-  const ms = durationMs(v);
-  if (ms === null || !(ms >= 1 && ms <= 2 ** 31 - 1)) throw new UsageError(`--${name} ${v}: expected a duration from 1ms to 24 days, e.g. 30s, 500ms, 2m, 1h`);
-  return ms;
-}
 
 /** A size given as --NAME S: N bytes, or with K, M, G (KiB, MiB, GiB; "KiB" and "KB" too). */
 export function sizeFlag(p: Parsed, name: string): number | undefined {

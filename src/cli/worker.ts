@@ -2,9 +2,8 @@ import os from 'node:os';
 import { isNatsUrl } from '../registry/nats-link.js';
 import { Runtime, UserError } from '../runtime/index.js';
 import { NatsTaskQueue, workerIdentity } from '../runtime/nats-queue.js';
-import { parseFlags, UsageError, type Parsed } from './args.js';
+import { durationFlag, parseFlags, UsageError, type Parsed } from './args.js';
 import { openRegistry, registryFlag, registryHelp } from './registry.js';
-import { durationFlag } from './run.js';
 import { registryDir } from './settings.js';
 
 export const workerHelp = `Usage: wtm worker --queue nats://HOST:PORT [--concurrency N] [flags]

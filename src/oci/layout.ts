@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isTag, normalizeName, parseName, repoFromPath, tryNormalizeName } from './names.js';
+import { ImageError, isTag, normalizeName, parseName, repoFromPath, tryNormalizeName } from './names.js';
 
 /** An image source wtm cannot use, said in one line. */
-export class ImageError extends Error {}
+export { ImageError };
 
 export const MEDIA = {
   index: 'application/vnd.oci.image.index.v1+json',

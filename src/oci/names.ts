@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { ImageError } from './layout.js';
+
+/** A bad image, name or archive: one line for the user. */
+export class ImageError extends Error {}
 
 /**
  * Image names as Docker reads them: `[HOST[:PORT]/]PATH[:TAG][@DIGEST]`. A name without a tag
