@@ -6,7 +6,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import { natsConnect, natsWhy, type NatsLink } from '../registry/nats-link.js';
 import { sha256Hex } from '../registry/digest.js';
 import type { Registry } from '../registry/registry.js';
-import { newTaskId, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec, type TaskState, type WorkerId } from './tasks.js';
+import { listEntries, newTaskId, ResultFeed, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec, type TaskState, type WorkerId } from './tasks.js';
 
 /**
  * A TaskQueue on NATS JetStream: tasks submitted on one machine run on the machines that
@@ -93,9 +93,7 @@ export function workerIdentity(): WorkerId {
 
 export class NatsTaskQueue implements TaskQueue {
   private readonly entries = new Map<string, Entry>();
-  private readonly finished: TaskResult[] = [];
-  private collecting = false;
-  private wake: (() => void) | null = null;
+  private readonly feed = new ResultFeed();
   private closed = false;
   private readonly submitter = randomUUID().replace(/-/g, '');
   private resultsLoop: Promise<void> | null = null;
@@ -240,11 +238,9 @@ export class NatsTaskQueue implements TaskQueue {
     e.state = r.state;
     e.endTime = r.endTime ?? new Date().toISOString();
     if (r.startTime) e.startTime = r.startTime;
-    if (this.collecting) this.finished.push(r);
+    this.feed.add(r);
     e.resolve(r);
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+    this.feed.notify();
   }
 
   private cancel(e: Entry, reason = 'cancelled'): void {
@@ -281,16 +277,11 @@ export class NatsTaskQueue implements TaskQueue {
   }
 
   list() {
-    return [...this.entries.values()].map((e) => ({ id: e.id, state: e.state, spec: e.spec, startTime: e.startTime, endTime: e.endTime }));
+    return listEntries(this.entries);
   }
 
-  async *results(): AsyncIterable<TaskResult> {
-    this.collecting = true;
-    for (;;) {
-      while (this.finished.length > 0) yield this.finished.shift()!;
-      if (this.closed && [...this.entries.values()].every((e) => e.endTime)) return;
-      await new Promise<void>((r) => (this.wake = r));
-    }
+  results(): AsyncIterable<TaskResult> {
+    return this.feed.drain(() => this.closed && [...this.entries.values()].every((e) => e.endTime));
   }
 
   /** Waits for the results of the tasks submitted here, then closes the connection. */
@@ -298,7 +289,7 @@ export class NatsTaskQueue implements TaskQueue {
     this.closed = true;
     await Promise.allSettled([...this.publishing]);
     await Promise.all([...this.entries.values()].map((e) => e.result));
-    this.wake?.();
+    this.feed.notify();
     this.resultsIter?.stop();
     await this.resultsLoop?.catch(() => {});
     await this.link.close();

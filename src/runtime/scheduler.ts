@@ -1,4 +1,4 @@
-import { newTaskId, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
+import { listEntries, newTaskId, ResultFeed, type TaskHandle, type TaskQueue, type TaskResult, type TaskSpec, type TaskState } from './tasks.js';
 
 /**
  * Runs one task to its end; the queue decides when. `release` says the task no longer needs
@@ -50,11 +50,9 @@ export class LocalTaskQueue implements TaskQueue {
   private readonly settledOrder: string[] = [];
   private readonly waiting: Entry[] = [];
   private running = 0;
-  private readonly finished: TaskResult[] = [];
-  private wake: (() => void) | null = null;
-  private closed = false;
   /** Results are kept for `results()` only once someone iterates it (no unbounded growth). */
-  private collecting = false;
+  private readonly feed = new ResultFeed();
+  private closed = false;
   private readonly onClose: (() => void)[] = [];
   /** Entries holding a slot, and those of them blocked waiting for a task (id -> awaited id). */
   private readonly slots = new Set<Entry>();
@@ -104,22 +102,17 @@ export class LocalTaskQueue implements TaskQueue {
   }
 
   list() {
-    return [...this.entries.values()].map((e) => ({ id: e.id, state: e.state, spec: e.spec, startTime: e.startTime, endTime: e.endTime }));
+    return listEntries(this.entries);
   }
 
-  async *results(): AsyncIterable<TaskResult> {
-    this.collecting = true;
-    for (;;) {
-      while (this.finished.length > 0) yield this.finished.shift()!;
-      if (this.closed && this.running === 0 && this.waiting.length === 0) return;
-      await new Promise<void>((r) => (this.wake = r));
-    }
+  results(): AsyncIterable<TaskResult> {
+    return this.feed.drain(() => this.closed && this.running === 0 && this.waiting.length === 0);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.entries.values()].map((e) => e.result));
-    this.wake?.();
+    this.feed.notify();
     for (const f of this.onClose.splice(0)) f();
   }
 
@@ -249,11 +242,9 @@ export class LocalTaskQueue implements TaskQueue {
     if (this.slots.size >= this.maxConcurrency && this.waiting.length > 0) this.scheduleDeadlockCheck();
     e.state = r.state;
     e.endTime = new Date().toISOString();
-    if (this.collecting) this.finished.push(r);
+    this.feed.add(r);
     e.resolve(r);
     this.forgetOld(e);
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+    this.feed.notify();
   }
 }

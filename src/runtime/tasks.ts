@@ -128,6 +128,43 @@ export interface TaskQueue {
   close(): Promise<void>;
 }
 
+/**
+ * The results a TaskQueue's `results()` hands out, in finishing order: kept only once someone
+ * reads them (`drain`), so a queue nobody collects from holds none. One for each queue kind.
+ */
+export class ResultFeed {
+  private readonly finished: TaskResult[] = [];
+  private collecting = false;
+  private wake: (() => void) | null = null;
+
+  /** A task settled: kept for the reader, if there is one. Call `notify` after. */
+  add(r: TaskResult): void {
+    if (this.collecting) this.finished.push(r);
+  }
+
+  /** Wakes the reader to look again (a result came, or the queue closed). */
+  notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** The results as they come, until `done()` says the queue is closed and settled. */
+  async *drain(done: () => boolean): AsyncIterable<TaskResult> {
+    this.collecting = true;
+    for (;;) {
+      while (this.finished.length > 0) yield this.finished.shift()!;
+      if (done()) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
+/** What `TaskQueue.list()` gives for the entries a queue keeps. */
+export function listEntries(entries: Map<string, { id: string; state: TaskState; spec: TaskSpec; startTime?: string; endTime?: string }>) {
+  return [...entries.values()].map((e) => ({ id: e.id, state: e.state, spec: e.spec, startTime: e.startTime, endTime: e.endTime }));
+}
+
 /** Default directory holding the tasks' own directories: $WTM_HOME/tasks or ~/.wtm/tasks. */
 export function defaultTasksDir(): string {
   return path.join(process.env.WTM_HOME || path.join(os.homedir(), '.wtm'), 'tasks');
