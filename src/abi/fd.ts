@@ -210,30 +210,29 @@ function encodeDirents(mem: GuestMemory, buf: number, len: number, list: readonl
   for (let i = 0; i < list.length && used < len; i++) {
     const d = list[i]!;
     const nameBytes = encode(d.name);
-    const p = buf + used;
-    if (len - used >= 24) {
-      const next = d.next, nextHi = Math.floor(next / 4294967296);
-      view.setUint32(p, next - nextHi * 4294967296, true);
-      view.setUint32(p + 4, nextHi, true);
-      view.setBigUint64(p + 8, d.ino, true);
-      view.setUint32(p + 16, nameBytes.byteLength, true);
-      view.setUint32(p + 20, d.type, true); // d_type, then three bytes of padding
-      used += 24;
-    } else {
+    if (len - used < 24) {
       // The buffer ends inside this header: as much of it as fits (the guest sees it is cut).
-      partialHeader.fill(0);
-      headerView.setBigUint64(0, BigInt(d.next), true);
-      headerView.setBigUint64(8, d.ino, true);
-      headerView.setUint32(16, nameBytes.byteLength, true);
-      partialHeader[20] = d.type;
-      u8.set(partialHeader.subarray(0, len - used), p);
+      writeDirentHeader(headerView, 0, d, nameBytes.byteLength);
+      u8.set(partialHeader.subarray(0, len - used), buf + used);
       return len;
     }
+    writeDirentHeader(view, buf + used, d, nameBytes.byteLength);
+    used += 24;
     const n = Math.min(nameBytes.byteLength, len - used);
     u8.set(n === nameBytes.byteLength ? nameBytes : nameBytes.subarray(0, n), buf + used);
     used += n;
   }
   return used;
+}
+
+/** A dirent's 24-byte header at `p`: d_next, d_ino, d_namlen, d_type and three bytes of padding. */
+function writeDirentHeader(view: DataView, p: number, d: Dirent, nameLength: number): void {
+  const next = d.next, nextHi = Math.floor(next / 4294967296);
+  view.setUint32(p, next - nextHi * 4294967296, true);
+  view.setUint32(p + 4, nextHi, true);
+  view.setBigUint64(p + 8, d.ino, true);
+  view.setUint32(p + 16, nameLength, true);
+  view.setUint32(p + 20, d.type, true);
 }
 const partialHeader = new Uint8Array(24);
 const headerView = new DataView(partialHeader.buffer);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Errno, errnoFromHostError, type Filestat } from '../system/index.js';
-import { attempt, fail, PROC_FD_AT } from './dirhandle.js';
+import { attempt, fail, PROC_FD, PROC_FD_AT } from './dirhandle.js';
 import { fillFilestat } from './hoststat.js';
 import { setHostTimes } from './hosttimes.js';
 import type { File } from './types.js';
@@ -14,16 +14,16 @@ export class HostFile implements File {
 
   /**
    * Puts the host fd in or out of O_APPEND to match the guest's fdflags. Node has no fcntl, so
-   * the file is opened again through /proc/self/fd/N (same file, new open description).
+   * the file is opened again through /proc/PID/fd/N (PROC_FD: same file, new open description).
    */
   private setAppend(append: boolean): number {
     if (((this.oflags & C.O_APPEND) !== 0) === append) return 0;
     if (!PROC_FD_AT) return -Errno.NOTSUP;
     if (this.fd < 0) return -Errno.BADF;
     const oflags = this.oflags ^ C.O_APPEND;
-    // Not O_NOFOLLOW here: /proc/self/fd/N is itself a (magic) link to the open file.
+    // Not O_NOFOLLOW here: /proc/PID/fd/N is itself a (magic) link to the open file.
     try {
-      const fd = fs.openSync(`/proc/self/fd/${this.fd}`, oflags & ~C.O_NOFOLLOW);
+      const fd = fs.openSync(`${PROC_FD}${this.fd}`, oflags & ~C.O_NOFOLLOW);
       fs.closeSync(this.fd);
       this.fd = fd;
       this.oflags = oflags;
@@ -85,7 +85,7 @@ export class HostFile implements File {
   }
   utimes(atim: bigint, mtim: bigint, fstflags: number): number {
     if (this.fd < 0) return Errno.BADF;
-    if (PROC_FD_AT) return setHostTimes(`/proc/self/fd/${this.fd}`, true, atim, mtim, fstflags, this.fd);
+    if (PROC_FD_AT) return setHostTimes(`${PROC_FD}${this.fd}`, true, atim, mtim, fstflags, this.fd);
     return setHostTimes('', true, atim, mtim, fstflags, this.fd);
   }
   sync(): number {

@@ -12,8 +12,8 @@ import { Errno, errnoFromHostError, FstFlags } from '../system/index.js';
  * named) does it. That costs a process start, which is acceptable for a rare call; see
  * docs/RATIONALE.md.
  *
- * `path` names the entry (for an open file, `/proc/self/fd/N`, which `touch` must see as
- * `/proc/PID/fd/N`); `follow` says whether a final symlink is followed.
+ * `path` names the entry (for an open file, PROC_FD + N; where that is `/proc/self/fd/N`,
+ * `touch` must see it as `/proc/PID/fd/N`); `follow` says whether a final symlink is followed.
  */
 export function setHostTimes(path: string, follow: boolean, atim: bigint, mtim: bigint, fstflags: number, fd?: number): number {
   const setA = (fstflags & (FstFlags.ATIM | FstFlags.ATIM_NOW)) !== 0;

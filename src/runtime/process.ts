@@ -167,21 +167,25 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
       if (onRecord === undefined) return runGuest(module, config.chaos ? new ChaosSystem(sys, config.chaos) : sys, undefined, config.invoke);
       // Traced but not recorded: records are made for the trace, and their batches dropped.
       const dropped = new LogWriter(() => {}, { codec: Codec.None });
-      const traced = config.chaos ? new ChaosRecorder(new ChaosSystem(sys, config.chaos), dropped, onRecord) : new Recorder(sys, dropped, onRecord);
-      return runGuest(module, traced, undefined, config.invoke);
+      return runGuest(module, recorderFor(sys, dropped, onRecord, config.chaos), undefined, config.invoke);
     }
     // The unsealed records stay readable by the starter (tail.ts): nothing logged is lost
     // when this worker is stopped, or wtm killed, between two batches.
     // Batches go to the starter unsealed: it compresses and frames them (BatchSealer) while
     // the guest runs on, instead of the guest's thread stopping for it every 64 KiB.
     const log = new LogWriter(() => {}, { handOff: (batch) => post({ batch }), tail: new TailPublisher((tail) => post({ tail })) });
-    const recorder = config.chaos ? new ChaosRecorder(new ChaosSystem(sys, config.chaos), log, onRecord) : new Recorder(sys, log, onRecord);
+    const recorder = recorderFor(sys, log, onRecord, config.chaos);
     const report = runGuest(module, recorder, undefined, config.invoke);
     recorder.flush();
     return { ...report, calls: recorder.calls };
   } finally {
     sys.close();
   }
+}
+
+/** The recorder of a run: with `--chaos`, over the fault injector, marking what it injected. */
+function recorderFor(sys: Sandbox, log: LogWriter, onRecord: RecordListener | undefined, chaos: ProcessConfig['chaos']): Recorder {
+  return chaos ? new ChaosRecorder(new ChaosSystem(sys, chaos), log, onRecord) : new Recorder(sys, log, onRecord);
 }
 
 /** Replays a log, read one batch at a time (from the fd the starter opened, or from bytes). */
