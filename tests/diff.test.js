@@ -4,27 +4,17 @@
 // (record 4) and one write; mode `out` the same seven writes every time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertOneLineError } from './helpers.js';
+import { assertOneLineError, wtmIn } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const wtm = path.join(root, 'bin/wtm.js');
 const views = path.join(root, 'tests/guests/views.wasm');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-diff-'));
+const { cli, record } = wtmIn(home);
 
-function cli(args) {
-  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
-}
-function record(args) {
-  const r = cli(['run', '--no-host', ...args]);
-  const id = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
-  assert.ok(id, r.stderr);
-  return id;
-}
 function json(args) {
   const r = cli(['diff', '-o', 'json', ...args]);
   assert.equal(r.stderr, '');

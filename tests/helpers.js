@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** sha256 over every path, mode, size, mtime, link target and file content under dir. */
 export function treeDigest(dir) {
@@ -52,4 +54,23 @@ export function assertOneLineError(r, code, pattern) {
   assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
   assert.match(lines[0], pattern);
   assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
+}
+
+const WTM = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'wtm.js');
+
+/**
+ * `wtm ARGS` against the registry in `home`, stdin empty: spawnSync's result. `record(args)`
+ * runs `wtm run --no-host ARGS` and answers the recorded process id.
+ */
+export function wtmIn(home, { timeout = 60000 } = {}) {
+  const cli = (args, opts = {}) => spawnSync(process.execPath, [WTM, ...args], { encoding: 'utf8', input: '', timeout, cwd: opts.cwd, env: { ...process.env, WTM_HOME: home } });
+  const record = (args) => processIdOf(cli(['run', '--no-host', ...args]));
+  return { cli, record };
+}
+
+/** The process id a recorded `wtm run` printed on stderr (asserted present). */
+export function processIdOf(r) {
+  const id = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
+  assert.ok(id, r.stderr);
+  return id;
 }

@@ -8,22 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertOneLineError } from './helpers.js';
+import { assertOneLineError, wtmIn } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const views = path.join(root, 'tests/guests/views.wasm');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-logs-'));
+const { cli, record } = wtmIn(home);
 
-function cli(args) {
-  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
-}
-function record(args) {
-  const r = cli(['run', '--no-host', ...args]);
-  const id = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
-  assert.ok(id, r.stderr);
-  return id;
-}
 const STAMP = /^\[ *(\d+\.\d{3}) ms\] /;
 
 /** Each line's stamp (ms) and its text. */

@@ -13,25 +13,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertOneLineError } from './helpers.js';
+import { assertOneLineError, wtmIn } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const wtm = path.join(root, 'bin/wtm.js');
 const guests = path.join(root, 'tests/guests');
 const views = path.join(guests, 'views.wasm');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-timeline-'));
+const { cli, record } = wtmIn(home, { timeout: 120000 });
 const outDir = path.join(root, 'test-output');
 const CHROMIUM = '/usr/bin/chromium';
 
-function cli(args, opts = {}) {
-  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 120000, cwd: opts.cwd, env: { ...process.env, WTM_HOME: home } });
-}
-function record(args) {
-  const r = cli(['run', '--no-host', ...args]);
-  const id = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
-  assert.ok(id, r.stderr);
-  return id;
-}
 
 /** Chromium and playwright-core, or why the browser tests cannot run. */
 async function browser() {

@@ -7,27 +7,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertOneLineError } from './helpers.js';
+import { assertOneLineError, processIdOf, wtmIn } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
 const guest = (name) => path.join(root, 'tests/guests', `${name}.wasm`);
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-trace-'));
+const { cli } = wtmIn(home);
 
-function cli(args) {
-  return spawnSync(process.execPath, [wtm, ...args], { encoding: 'utf8', input: '', timeout: 60000, env: { ...process.env, WTM_HOME: home } });
-}
-function processId(r) {
-  const m = /wtm: process ([0-9a-f-]{36})/.exec(r.stderr);
-  assert.ok(m, r.stderr);
-  return m[1];
-}
 /** A trace line without its time, record number and duration: what the guest did. */
 const what = (line) => line.replace(/^\s*[\d.]+ ms {2}#\d+ /, '').replace(/ {2}<[^>]+>$/, '');
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-trace-work-'));
 const story = cli(['run', '--dir', `${work}:/data`, guest('story'), '/data']);
-const storyId = processId(story);
+const storyId = processIdOf(story);
 
 test('the story guest ran as its source says', () => {
   assert.equal(story.status, 0, story.stderr);
@@ -109,7 +102,7 @@ test('--tasks interleaves the calls of a process and its tasks, each line naming
   fs.copyFileSync(path.join(root, 'examples/hello.wasm'), path.join(dir, 'hello.wasm'));
   const run = cli(['run', '--dir', `${dir}:/data`, guest('trace_tasks'), '/data']);
   assert.equal(run.status, 0, run.stderr);
-  const parent = processId(run);
+  const parent = processIdOf(run);
   const r = cli(['trace', parent, '--tasks', '--call', 'args_get,fd_write,wtm.task_submit']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
