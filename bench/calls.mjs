@@ -15,6 +15,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WASI } from 'node:wasi';
 import { allModes, guest, guestDir, makeTmpDir } from './common.mjs';
+import { floorHost } from './floor-host.mjs';
 import { configureRun } from '../dist/runtime/configure.js';
 import { runProcess } from '../dist/runtime/process.js';
 
@@ -56,6 +57,10 @@ function once(rt, mode, n) {
     const wasi = new WASI({ version: 'preview1', args: ['bench', ...args], env: {}, preopens: { [guestDir]: tmp }, returnOnExit: true, stdout: devnull });
     const code = wasi.start(new WebAssembly.Instance(module, wasi.getImportObject()));
     if (code !== 0) throw new Error(`node:wasi exited ${code}`);
+  } else if (rt === 'floor') {
+    const host = floorHost({ args: ['bench', ...args], preopen: guestDir, hostDir: tmp, stdout: devnull });
+    const code = host.run(new WebAssembly.Instance(module, host.imports));
+    if (code !== 0) throw new Error(`the floor host exited ${code}`);
   } else {
     const config = { ...configureRun({ mounts: [{ host: tmp, guest: guestDir }], args, stdout: 'null', stderr: 'inherit' }), record: opt.record };
     const report = runProcess(module, config, () => {});
@@ -64,12 +69,14 @@ function once(rt, mode, n) {
   return clock() - t0;
 }
 
-const runtimes = ['wtm', 'node:wasi'];
+// floor: the least a JS host can do (bench/floor-host.mjs), so that wtm / node:wasi splits into
+// what Node's JS API costs (floor / node:wasi) and what wtm adds (wtm / floor).
+const runtimes = ['wtm', 'node:wasi', 'floor'];
 const load0 = loadavg()[0];
 const rows = [];
 for (const mode of modes) {
   const n = Math.round(baseN[mode] * scale);
-  const best = { wtm: [Infinity, Infinity], 'node:wasi': [Infinity, Infinity] };
+  const best = Object.fromEntries(runtimes.map((rt) => [rt, [Infinity, Infinity]]));
   for (const rt of runtimes) once(rt, mode, Math.ceil(n / 10)); // warm up the JIT
   for (let r = 0; r < reps; r++) {
     for (const rt of r % 2 ? [...runtimes].reverse() : runtimes) {
@@ -78,7 +85,7 @@ for (const mode of modes) {
     }
   }
   const ns = Object.fromEntries(runtimes.map((rt) => [rt, ((best[rt][1] - best[rt][0]) / n) * 1e9]));
-  rows.push({ mode, n, wtm_ns: ns.wtm, node_wasi_ns: ns['node:wasi'], ratio: ns.wtm / ns['node:wasi'] });
+  rows.push({ mode, n, wtm_ns: ns.wtm, node_wasi_ns: ns['node:wasi'], floor_ns: ns.floor, ratio: ns.wtm / ns['node:wasi'], floor_ratio: ns.floor / ns['node:wasi'], wtm_over_floor: ns.wtm / ns.floor });
   if (!opt.json) process.stderr.write(`${mode} `);
 }
 const load = { before: load0, after: loadavg()[0] };
@@ -87,8 +94,9 @@ if (opt.json) {
 } else {
   process.stderr.write('\n');
   const lines = [`in-process per-call cost, wtm${opt.record ? ' (recording)' : ' (not recording)'} vs node:wasi, ${process.version}, ${opt.wall ? 'wall' : 'CPU'} time, min of ${reps}`, ''];
-  lines.push(`${'mode'.padEnd(17)}${'wtm ns/call'.padStart(12)}${'node:wasi ns/call'.padStart(19)}${'ratio'.padStart(8)}${'N'.padStart(10)}`);
-  for (const r of rows) lines.push(`${(r.mode === 'mixed' ? 'mixed (7 calls)' : r.mode).padEnd(17)}${r.wtm_ns.toFixed(0).padStart(12)}${r.node_wasi_ns.toFixed(0).padStart(19)}${r.ratio.toFixed(2).padStart(8)}${String(r.n).padStart(10)}`);
+  lines.push(`${'mode'.padEnd(17)}${'wtm ns/call'.padStart(12)}${'node:wasi ns/call'.padStart(19)}${'ratio'.padStart(8)}${'floor ns'.padStart(10)}${'floor/node'.padStart(12)}${'wtm/floor'.padStart(11)}${'N'.padStart(10)}`);
+  for (const r of rows) lines.push(`${(r.mode === 'mixed' ? 'mixed (7 calls)' : r.mode).padEnd(17)}${r.wtm_ns.toFixed(0).padStart(12)}${r.node_wasi_ns.toFixed(0).padStart(19)}${r.ratio.toFixed(2).padStart(8)}${r.floor_ns.toFixed(0).padStart(10)}${r.floor_ratio.toFixed(2).padStart(12)}${r.wtm_over_floor.toFixed(2).padStart(11)}${String(r.n).padStart(10)}`);
+  lines.push('', 'floor: the least a JS host on Node\'s public API does per call, without a sandbox (bench/floor-host.mjs)');
   lines.push('', `1-min load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`);
   process.stdout.write(lines.join('\n') + '\n');
 }

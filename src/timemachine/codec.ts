@@ -115,7 +115,7 @@ export class RecordWriter {
   }
 
   /**
-   * Signed integer, zigzag then LEB128 (0 → 0, -1 → 1, 1 → 2, …), for -(2^53-1) <= v <= 2^53-1.
+   * Signed integer, zigzag then LEB128 (0 -> 0, -1 -> 1, 1 -> 2, ...), for -(2^53-1) <= v <= 2^53-1.
    * The zigzag value 2|v| - s can exceed 2^53, so it is never computed: the first byte carries
    * the sign bit and 6 bits of the magnitude, the rest is LEB128 of what remains.
    */

@@ -60,7 +60,7 @@ export const PAGE_SCRIPT = String.raw`
   function fmtNs(ns) {
     var a = Math.abs(ns);
     if (a < 1e3) return ns.toFixed(0) + ' ns';
-    if (a < 1e6) return (ns / 1e3).toFixed(a < 1e4 ? 2 : 1) + ' µs';
+    if (a < 1e6) return (ns / 1e3).toFixed(a < 1e4 ? 2 : 1) + ' \u00b5s';
     if (a < 1e9) return (ns / 1e6).toFixed(a < 1e7 ? 3 : 2) + ' ms';
     return (ns / 1e9).toFixed(3) + ' s';
   }
@@ -230,10 +230,10 @@ export const PAGE_SCRIPT = String.raw`
       ctx.fillStyle = '#1f2933';
       ctx.font = '600 11px system-ui, sans-serif';
       var ind = 8 + L.src.depth * 12;
-      ctx.fillText((L.src.depth ? '└ ' : '') + L.src.id.slice(0, 8), ind, y + 13, LABEL_W - ind - 4);
+      ctx.fillText((L.src.depth ? '\u2514 ' : '') + L.src.id.slice(0, 8), ind, y + 13, LABEL_W - ind - 4);
       ctx.font = '11px system-ui, sans-serif';
       ctx.fillStyle = '#52606d';
-      var state = L.src.state + (L.src.exitCode === null ? '' : ' ' + L.src.exitCode) + ' · ' + L.src.count + ' calls';
+      var state = L.src.state + (L.src.exitCode === null ? '' : ' ' + L.src.exitCode) + ' \u00b7 ' + L.src.count + ' calls';
       ctx.fillText(state, ind, y + 27, LABEL_W - ind - 4);
       ctx.fillText(L.src.argv.join(' '), ind, y + 41, LABEL_W - ind - 4);
       if (!L.src.hasLog) ctx.fillText('(no log)', ind, y + 55, LABEL_W - ind - 4);
@@ -252,7 +252,7 @@ export const PAGE_SCRIPT = String.raw`
     }
     ctx.fillText('time since start', 8, AXIS_H - 9);
     root.dataset.drawn = String(drawn);
-    document.getElementById('status').textContent = lanes.length + ' lane' + (lanes.length === 1 ? '' : 's') + ', ' + marks + ' calls · view ' + fmtNs(tL) + ' – ' + fmtNs(tR) + ' · ' + drawn + ' marks drawn';
+    document.getElementById('status').textContent = lanes.length + ' lane' + (lanes.length === 1 ? '' : 's') + ', ' + marks + ' calls \u00b7 view ' + fmtNs(tL) + ' \u2013 ' + fmtNs(tR) + ' \u00b7 ' + drawn + ' marks drawn';
   }
 
   // ---- interaction ---------------------------------------------------------------------
@@ -299,9 +299,9 @@ export const PAGE_SCRIPT = String.raw`
   function describe(L, c) {
     var spec = data.calls[L.call[c]], nt = L.notes.get(c);
     var lines = [spec.name + '(' + data.strings[L.args[c]] + ')' + (fmtRet(L.call[c], L.ret[c]) ? ' = ' + fmtRet(L.call[c], L.ret[c]) : '')];
-    lines.push('record ' + c + ' · ' + data.kinds[L.kind[c]] + ' · lane ' + L.src.id.slice(0, 8));
+    lines.push('record ' + c + ' \u00b7 ' + data.kinds[L.kind[c]] + ' \u00b7 lane ' + L.src.id.slice(0, 8));
     lines.push('at ' + fmtNs(L.start[c]) + ' in its process' + (L.src.offsetNs ? ' (' + fmtNs(L.src.offsetNs + L.start[c]) + ' on the timeline)' : '') + ', took ' + fmtNs(L.dur[c]));
-    if (nt) lines.push((nt[1] ? nt[1] + ': ' : '') + (nt[2].length > 600 ? nt[2].slice(0, 600) + '…' : nt[2]));
+    if (nt) lines.push((nt[1] ? nt[1] + ': ' : '') + (nt[2].length > 600 ? nt[2].slice(0, 600) + '\u2026' : nt[2]));
     return lines.join('\n');
   }
   function hover(mx, my) {
@@ -349,7 +349,7 @@ export const PAGE_SCRIPT = String.raw`
   if (outputs.length > SHOW || cut) {
     var more = document.createElement('div');
     more.className = 'more';
-    more.textContent = (outputs.length > SHOW ? '… ' + (outputs.length - SHOW) + ' more writes (hover their marks)' : '') + (cut ? ' … text cut: the page keeps a few MiB of it per lane' : '');
+    more.textContent = (outputs.length > SHOW ? '\u2026 ' + (outputs.length - SHOW) + ' more writes (hover their marks)' : '') + (cut ? ' \u2026 text cut: the page keeps a few MiB of it per lane' : '');
     frag.appendChild(more);
   }
   if (!outputs.length) { var none = document.createElement('div'); none.className = 'more'; none.textContent = '(nothing was written to stdout or stderr, nor read from stdin)'; frag.appendChild(none); }
@@ -367,7 +367,7 @@ export const PAGE_SCRIPT = String.raw`
     legend.appendChild(s);
   });
   document.getElementById('title').textContent = data.title;
-  document.title = data.title + ' · wtm timeline';
+  document.title = data.title + ' \u00b7 wtm timeline';
   resize();
   fit();
   draw();
