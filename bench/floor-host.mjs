@@ -33,7 +33,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       for (let i = 0; i < argBytes.length; i++) { dv.setUint32(argv + 4 * i, buf, true); u8.set(argBytes[i], buf); buf += argBytes[i].length; }
       return 0;
     },
-    clock_time_get(id, pLo, pHi, tp) {
+    clock_time_get(_id, _pLo, _pHi, tp) {
       const t = Math.floor(now() * 1e6);
       const hi = Math.floor(t / 4294967296);
       dv.setUint32(tp, t - hi * 4294967296, true);
@@ -77,7 +77,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       dv.setUint32(np, total, true);
       return 0;
     },
-    fd_seek(fd, oLo, oHi, whence, p) {
+    fd_seek(fd, oLo, _oHi, whence, p) {
       const e = fds[fd];
       if (whence !== 0) return INVAL;
       e.pos = oLo >>> 0;
@@ -95,7 +95,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       try { fs.mkdirSync(path.join(fds[dirfd].dir, latin(p, n))); } catch (e) { if (e.code !== 'EEXIST') return errno(e); return 20; }
       return 0;
     },
-    path_filestat_get(dirfd, flags, p, n, out) {
+    path_filestat_get(dirfd, _flags, p, n, out) {
       let st;
       try { st = fs.statSync(path.join(fds[dirfd].dir, latin(p, n)), { bigint: true }); } catch (e) { return errno(e); }
       dv.setBigUint64(out, st.dev, true); dv.setBigUint64(out + 8, st.ino, true);
@@ -104,7 +104,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       dv.setBigUint64(out + 40, st.atimeNs, true); dv.setBigUint64(out + 48, st.mtimeNs, true); dv.setBigUint64(out + 56, st.ctimeNs, true);
       return 0;
     },
-    path_open(dirfd, lookup, p, n, oflags, rbLo, rbHi, riLo, riHi, fdflags, fdp) {
+    path_open(dirfd, _lookup, p, n, oflags, rbLo, _rbHi, _riLo, _riHi, _fdflags, fdp) {
       const host = path.join(fds[dirfd].dir, latin(p, n));
       let flags = 0;
       if (oflags & 1) flags |= fs.constants.O_CREAT;
@@ -117,7 +117,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       dv.setUint32(fdp, add(oflags & 2 ? { fd: hfd, dir: host } : { fd: hfd, pos: 0 }), true);
       return 0;
     },
-    fd_readdir(fd, buf, len, cLo, cHi, up) {
+    fd_readdir(fd, buf, len, cLo, _cHi, up) {
       const e = fds[fd];
       const list = fs.readdirSync(e.dir, { withFileTypes: true });
       let off = 0;

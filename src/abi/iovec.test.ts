@@ -12,7 +12,7 @@ function setup() {
   mem.bind(memory);
   const iov = (at: number, ...pairs: number[]) => {
     const dv = new DataView(memory.buffer);
-    pairs.forEach((v, i) => dv.setUint32(at + 4 * i, v, true));
+    for (const [i, v] of pairs.entries()) dv.setUint32(at + 4 * i, v, true);
   };
   return { memory, mem, iov };
 }
