@@ -57,8 +57,8 @@ function once(rt, mode, n) {
     const wasi = new WASI({ version: 'preview1', args: ['bench', ...args], env: {}, preopens: { [guestDir]: tmp }, returnOnExit: true, stdout: devnull });
     const code = wasi.start(new WebAssembly.Instance(module, wasi.getImportObject()));
     if (code !== 0) throw new Error(`node:wasi exited ${code}`);
-  } else if (rt === 'floor') {
-    const host = floorHost({ args: ['bench', ...args], preopen: guestDir, hostDir: tmp, stdout: devnull });
+  } else if (rt === 'floor' || rt === 'floor-handles') {
+    const host = floorHost({ args: ['bench', ...args], preopen: guestDir, hostDir: tmp, stdout: devnull, handles: rt === 'floor-handles' });
     const code = host.run(new WebAssembly.Instance(module, host.imports));
     if (code !== 0) throw new Error(`the floor host exited ${code}`);
   } else {
@@ -70,8 +70,9 @@ function once(rt, mode, n) {
 }
 
 // floor: the least a JS host can do (bench/floor-host.mjs), so that wtm / node:wasi splits into
-// what Node's JS API costs (floor / node:wasi) and what wtm adds (wtm / floor).
-const runtimes = ['wtm', 'node:wasi', 'floor'];
+// what Node's JS API costs (floor / node:wasi) and what wtm adds (wtm / floor). floor-handles:
+// the same host with path calls through held directory handles, as a sandbox must name them.
+const runtimes = ['wtm', 'node:wasi', 'floor', 'floor-handles'];
 const load0 = loadavg()[0];
 const rows = [];
 for (const mode of modes) {
@@ -85,7 +86,7 @@ for (const mode of modes) {
     }
   }
   const ns = Object.fromEntries(runtimes.map((rt) => [rt, ((best[rt][1] - best[rt][0]) / n) * 1e9]));
-  rows.push({ mode, n, wtm_ns: ns.wtm, node_wasi_ns: ns['node:wasi'], floor_ns: ns.floor, ratio: ns.wtm / ns['node:wasi'], floor_ratio: ns.floor / ns['node:wasi'], wtm_over_floor: ns.wtm / ns.floor });
+  rows.push({ mode, n, wtm_ns: ns.wtm, node_wasi_ns: ns['node:wasi'], floor_ns: ns.floor, floor_handles_ns: ns['floor-handles'], ratio: ns.wtm / ns['node:wasi'], floor_ratio: ns.floor / ns['node:wasi'], wtm_over_floor: ns.wtm / ns.floor, floor_handles_ratio: ns['floor-handles'] / ns['node:wasi'], wtm_over_floor_handles: ns.wtm / ns['floor-handles'] });
   if (!opt.json) process.stderr.write(`${mode} `);
 }
 const load = { before: load0, after: loadavg()[0] };
@@ -94,9 +95,9 @@ if (opt.json) {
 } else {
   process.stderr.write('\n');
   const lines = [`in-process per-call cost, wtm${opt.record ? ' (recording)' : ' (not recording)'} vs node:wasi, ${process.version}, ${opt.wall ? 'wall' : 'CPU'} time, min of ${reps}`, ''];
-  lines.push(`${'mode'.padEnd(17)}${'wtm ns/call'.padStart(12)}${'node:wasi ns/call'.padStart(19)}${'ratio'.padStart(8)}${'floor ns'.padStart(10)}${'floor/node'.padStart(12)}${'wtm/floor'.padStart(11)}${'N'.padStart(10)}`);
-  for (const r of rows) lines.push(`${(r.mode === 'mixed' ? 'mixed (7 calls)' : r.mode).padEnd(17)}${r.wtm_ns.toFixed(0).padStart(12)}${r.node_wasi_ns.toFixed(0).padStart(19)}${r.ratio.toFixed(2).padStart(8)}${r.floor_ns.toFixed(0).padStart(10)}${r.floor_ratio.toFixed(2).padStart(12)}${r.wtm_over_floor.toFixed(2).padStart(11)}${String(r.n).padStart(10)}`);
-  lines.push('', 'floor: the least a JS host on Node\'s public API does per call, without a sandbox (bench/floor-host.mjs)');
+  lines.push(`${'mode'.padEnd(17)}${'wtm ns/call'.padStart(12)}${'node:wasi ns/call'.padStart(19)}${'ratio'.padStart(8)}${'floor ns'.padStart(10)}${'floor/node'.padStart(12)}${'wtm/floor'.padStart(11)}${'handles'.padStart(9)}${'wtm/handles'.padStart(13)}${'N'.padStart(10)}`);
+  for (const r of rows) lines.push(`${(r.mode === 'mixed' ? 'mixed (7 calls)' : r.mode).padEnd(17)}${r.wtm_ns.toFixed(0).padStart(12)}${r.node_wasi_ns.toFixed(0).padStart(19)}${r.ratio.toFixed(2).padStart(8)}${r.floor_ns.toFixed(0).padStart(10)}${r.floor_ratio.toFixed(2).padStart(12)}${r.wtm_over_floor.toFixed(2).padStart(11)}${r.floor_handles_ratio.toFixed(2).padStart(9)}${r.wtm_over_floor_handles.toFixed(2).padStart(13)}${String(r.n).padStart(10)}`);
+  lines.push('', 'floor: the least a JS host on Node\'s public API does per call, without a sandbox (bench/floor-host.mjs);', 'handles: floor-handles / node:wasi, the same with path calls through held directory handles (/proc/PID/fd/N/name), as a sandbox must');
   lines.push('', `1-min load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`);
   process.stdout.write(lines.join('\n') + '\n');
 }

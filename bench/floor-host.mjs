@@ -5,6 +5,12 @@
 // floor.mjs runs it beside wtm and node:wasi so that a ratio can be split into what Node's JS
 // API costs against node:wasi's C++ (floor / node:wasi) and what wtm adds (wtm / floor).
 //
+// With `handles`, path calls go through a held handle of the parent directory, as a sandbox must
+// (a name is never handed to the kernel from the root, so a swapped directory or link cannot
+// lead it out): the parent directories of a path are opened once and kept (as wtm caches them),
+// and each call names only the last component through /proc/PID/fd/N/. That is the least a
+// handle-keeping host does on Node's API, which has no openat/fstatat.
+//
 // It uses what wtm uses to stay off BigInts: the adapter module that splits i64 parameters
 // into two i32 halves (src/abi/adapter.ts), and performance.now for the clock.
 import fs from 'node:fs';
@@ -18,8 +24,19 @@ let sigs; // one object, so the adapter module is compiled once
 const NOENT = 44, BADF = 8, INVAL = 28;
 
 /** Imports for `module` with `args` and one preopen (guest name -> host dir). run() starts it. */
-export function floorHost({ args, preopen, hostDir, stdout }) {
+export function floorHost({ args, preopen, hostDir, stdout, handles = false }) {
   let u8, dv;
+  const held = new Map(); // host parent directory -> a held fd on it (handles)
+  const proc = `/proc/${process.pid}/fd/`;
+  /** The host name a path call hands to the kernel. */
+  const hostName = (dir, rel) => {
+    if (!handles) return path.join(dir, rel);
+    const cut = rel.lastIndexOf('/');
+    const parent = cut < 0 ? dir : path.join(dir, rel.slice(0, cut));
+    let fd = held.get(parent);
+    if (fd === undefined) held.set(parent, (fd = fs.openSync(parent, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)));
+    return proc + fd + '/' + rel.slice(cut + 1);
+  };
   const fds = [{ fd: 0 }, { fd: stdout }, { fd: 2 }, { dir: hostDir, name: preopen }];
   const enc = new TextEncoder();
   const latin = (p, n) => Buffer.from(u8.buffer, p, n).toString('latin1');
@@ -97,7 +114,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
     },
     path_filestat_get(dirfd, _flags, p, n, out) {
       let st;
-      try { st = fs.statSync(path.join(fds[dirfd].dir, latin(p, n)), { bigint: true }); } catch (e) { return errno(e); }
+      try { st = fs.statSync(hostName(fds[dirfd].dir, latin(p, n)), { bigint: true }); } catch (e) { return errno(e); }
       dv.setBigUint64(out, st.dev, true); dv.setBigUint64(out + 8, st.ino, true);
       dv.setUint8(out + 16, st.isDirectory() ? 3 : 4);
       dv.setBigUint64(out + 24, st.nlink, true); dv.setBigUint64(out + 32, st.size, true);
@@ -106,6 +123,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
     },
     path_open(dirfd, _lookup, p, n, oflags, rbLo, _rbHi, _riLo, _riHi, _fdflags, fdp) {
       const host = path.join(fds[dirfd].dir, latin(p, n));
+      const name = hostName(fds[dirfd].dir, latin(p, n));
       let flags = 0;
       if (oflags & 1) flags |= fs.constants.O_CREAT;
       if (oflags & 8) flags |= fs.constants.O_TRUNC;
@@ -113,13 +131,13 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
       const write = (rbLo & 64) !== 0 && (oflags & 2) === 0; // FD_WRITE
       flags |= write ? fs.constants.O_RDWR : fs.constants.O_RDONLY;
       let hfd;
-      try { hfd = fs.openSync(host, flags, 0o644); } catch (e) { return errno(e); }
+      try { hfd = fs.openSync(name, flags, 0o644); } catch (e) { return errno(e); }
       dv.setUint32(fdp, add(oflags & 2 ? { fd: hfd, dir: host } : { fd: hfd, pos: 0 }), true);
       return 0;
     },
     fd_readdir(fd, buf, len, cLo, _cHi, up) {
       const e = fds[fd];
-      const list = fs.readdirSync(e.dir, { withFileTypes: true });
+      const list = fs.readdirSync(handles ? proc + e.fd : e.dir, { withFileTypes: true });
       let off = 0;
       const entries = [['.', 3], ['..', 3], ...list.map((d) => [d.name, d.isDirectory() ? 3 : 4])];
       for (let i = cLo; i < entries.length && off < len; i++) {
@@ -155,6 +173,7 @@ export function floorHost({ args, preopen, hostDir, stdout }) {
         throw e;
       } finally {
         for (let i = 4; i < fds.length; i++) if (fds[i]?.fd !== undefined) fs.closeSync(fds[i].fd);
+        for (const fd of held.values()) fs.closeSync(fd);
       }
     },
   };
