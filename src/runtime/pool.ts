@@ -20,11 +20,12 @@ export interface GuestTaskHandlers {
 }
 
 /**
- * The worker script: the bundled one when this code runs from the bundle (dist/bundle/), the
- * plain module otherwise. Both run the same code (src/runtime/worker.ts).
+ * The worker script: the bundled one when this code runs from the bundle (dist/bundle/: a
+ * CommonJS file, which a worker starts ~15 ms of CPU sooner than an ES module), the plain
+ * module otherwise. Both run the same code (src/runtime/worker.ts).
  */
-const workerUrl = import.meta.url.endsWith('/bundle/cli.mjs')
-  ? new URL('./worker.mjs', import.meta.url)
+const workerUrl = /\/bundle\/(cli\.mjs|worker\.cjs)$/.test(import.meta.url)
+  ? new URL('./worker.cjs', import.meta.url)
   : new URL('./worker.js', import.meta.url);
 
 /** Each worker's fd ledger (fdledger.ts), and when it has loaded its code. */
