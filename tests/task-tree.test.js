@@ -141,12 +141,13 @@ test('task directories live with the registry; without one, in a temporary direc
   const r = cli(env, ['run', '--no-host', '--registry', reg, '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '2']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(fs.readdirSync(path.join(reg, 'tasks')).length, 2);
-  // --no-record: a temporary directory, gone when wtm ends.
-  const before = fs.readdirSync(os.tmpdir()).filter((n) => /^wtm-[0-9a-f-]{36}$/.test(n));
-  const nr = cli(env, ['run', '--no-host', '--no-record', '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '2']);
+  // --no-record: a temporary directory, gone when wtm ends. A TMPDIR of its own: other test
+  // files run wtm at the same time, making and removing theirs in the shared one.
+  const ownTmp = tmp('tmpdir');
+  const nr = cli({ ...env, TMPDIR: ownTmp }, ['run', '--no-host', '--no-record', '--dir', `${work}:/work`, path.join(root, 'examples/fanout.wasm'), '/work/hello.wasm', '2']);
   assert.equal(nr.status, 0, nr.stderr);
   assert.match(nr.stdout, /fanout: 2 tasks done, 0 failed/);
-  assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((n) => /^wtm-[0-9a-f-]{36}$/.test(n)), before);
+  assert.deepEqual(fs.readdirSync(ownTmp), []);
   // The library: no registry, no tasksDir.
   const script = `
     import fs from 'node:fs';

@@ -1,9 +1,10 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
 import { BatchSealer, type RawBatch } from '../timemachine/format.js';
 import type { TailMessage, TailSnapshot } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
+import { bootWorker, takePrestartedWorker } from './prestart.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
 export interface GuestTaskHandlers {
@@ -32,24 +33,20 @@ const workerUrl = /\/bundle\/(cli\.mjs|worker\.cjs)$/.test(import.meta.url)
 const ledgers = new WeakMap<Worker, SharedArrayBuffer>();
 const loaded = new WeakMap<Worker, Promise<void>>();
 
-/** Starts a worker that runs processes (see worker.ts); start it early, it takes ~60 ms. */
+/** Starts a worker that runs processes (see worker.ts); start it early, it takes ~80 ms of CPU. */
 export function startWorker(): Worker {
   const ledger = newLedger();
-  // Not Node's own tracking of the fds a worker opens (trackUnmanagedFds): it closes them when
-  // the worker exits, including handles the worker handed on (shareDir) that their new owner
-  // closed long ago, whose numbers may name another task's directory by then. The ledger
-  // (fdledger.ts) does that job knowing who owns what.
-  const worker = new Worker(workerUrl, { stdout: false, stderr: false, workerData: { ledger, budget: hostFdBudget() }, trackUnmanagedFds: false });
+  const budget = hostFdBudget();
+  // The worker bin/wtm.js started before loading the CLI (prestart.ts): given its ledger now,
+  // before any job (messages arrive in order).
+  const pre = takePrestartedWorker();
+  const { worker, loaded: ready } = pre ?? bootWorker(workerUrl, { ledger, budget });
+  if (pre) {
+    worker.ref();
+    worker.postMessage({ setup: { ledger, budget } });
+  }
   ledgers.set(worker, ledger);
-  loaded.set(worker, new Promise<void>((resolve) => {
-    const onMessage = (m: { ready?: boolean }) => {
-      if (!m?.ready) return;
-      worker.off('message', onMessage);
-      resolve();
-    };
-    worker.on('message', onMessage);
-    worker.once('exit', () => resolve());
-  }));
+  loaded.set(worker, ready);
   return worker;
 }
 

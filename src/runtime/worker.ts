@@ -20,15 +20,26 @@ interface Work {
   tasks?: { port: MessagePort; signal: SharedArrayBuffer; tree?: TreeShare };
 }
 
+/** What a worker started before its starter had a ledger for it gets first (prestart.ts). */
+interface Setup {
+  setup: { ledger: SharedArrayBuffer; budget: SharedArrayBuffer };
+}
+
 // Every fd this worker opens is in its starter's ledger, closed by the starter if this worker
-// is stopped in the middle of a guest (fdledger.ts).
+// is stopped in the middle of a guest (fdledger.ts). Given at the start, or (a prestarted
+// worker) in the first message, before any work.
 if (workerData?.ledger instanceof SharedArrayBuffer) trackFds(workerData.ledger, workerData.budget);
 // The code is loaded: from here the starter may stop this worker without leaking the loader's files.
 parentPort!.postMessage({ ready: true });
 
 const modules = new Map<string, WebAssembly.Module>();
 
-parentPort!.on('message', async ({ module: sent, moduleKey, config, tasks }: Work) => {
+parentPort!.on('message', async (msg: Work | Setup) => {
+  if ('setup' in msg) {
+    trackFds(msg.setup.ledger, msg.setup.budget);
+    return;
+  }
+  const { module: sent, moduleKey, config, tasks } = msg;
   let module = sent;
   if (moduleKey !== undefined) {
     if (module !== undefined) {
