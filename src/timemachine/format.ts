@@ -63,10 +63,11 @@ export interface RawBatch {
  */
 export class BatchSealer {
   private headerEmitted = false;
-  constructor(private readonly codec: Codec = DEFAULT_CODEC) {}
+  /** `minCompressBytes`: a batch smaller than this is stored as is, without trying `codec`. */
+  constructor(private readonly codec: Codec = DEFAULT_CODEC, private readonly minCompressBytes = 0) {}
 
   seal(b: RawBatch): Uint8Array {
-    const chunk = frameBatch(b.raw, b.count, b.first, this.codec);
+    const chunk = frameBatch(b.raw, b.count, b.first, b.raw.byteLength < this.minCompressBytes ? Codec.None : this.codec);
     if (this.headerEmitted) return chunk;
     // The header travels with the first batch: one write for a short process's whole log.
     this.headerEmitted = true;
