@@ -51,9 +51,9 @@ export class LocalStore implements ObjectStore {
     return path.join(this.records, kind, ...key.split('/')) + '.json';
   }
 
-  async putRecord(kind: string, key: string, value: object): Promise<void> {
+  async putRecord(kind: string, key: string, value: object, json?: string): Promise<void> {
     const file = this.recordPath(kind, key);
-    const text = JSON.stringify(value);
+    const text = json ?? JSON.stringify(value);
     if (typeof text !== 'string' || typeof value !== 'object' || value === null) {
       throw new Error(`record ${kind}/${key}: value must be a JSON object`);
     }

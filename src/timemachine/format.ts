@@ -15,6 +15,8 @@ export const FRAME_SIZE = 32;
 /** The batch magic, stored as the four bytes "WTMB" (0x57544d42 read big-endian). */
 export const BATCH_MAGIC = 0x57544d42;
 export const DEFAULT_BATCH_BYTES = 64 * 1024;
+/** Bytes a LogWriter's record buffer starts with (it grows as needed). */
+const INITIAL_RECORD_BUFFER = 4096;
 /** Chosen by measurement, see docs/log-format.md. */
 export const DEFAULT_CODEC: Codec = Codec.Brotli;
 
@@ -144,7 +146,10 @@ export class LogWriter {
     this.batchBytes = batchBytes;
     this.sealer = new BatchSealer(codec);
     this.handOff = options.handOff;
-    this.records = new RecordWriter(Math.min(batchBytes, 1 << 24) + 1024);
+    // Small at first, grown (doubling) as records come: most processes are short, and a
+    // buffer of a whole batch (64 KiB, twice: moved to shared memory) was allocated and zeroed
+    // for each of them.
+    this.records = new RecordWriter(Math.min(Math.min(batchBytes, 1 << 24) + 1024, INITIAL_RECORD_BUFFER));
     this.tail = options.tail;
     if (this.tail) this.records.share(this.tail.committedCell, this.tail.onBuffer);
   }
