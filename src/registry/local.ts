@@ -51,9 +51,9 @@ export class LocalStore implements ObjectStore {
     return path.join(this.records, kind, ...key.split('/')) + '.json';
   }
 
-  async putRecord(kind: string, key: string, value: object): Promise<void> {
+  async putRecord(kind: string, key: string, value: object, json?: string): Promise<void> {
     const file = this.recordPath(kind, key);
-    const text = JSON.stringify(value);
+    const text = json ?? JSON.stringify(value);
     if (typeof text !== 'string' || typeof value !== 'object' || value === null) {
       throw new Error(`record ${kind}/${key}: value must be a JSON object`);
     }
@@ -218,10 +218,17 @@ export function hostTag(): string {
   return tag;
 }
 
-/** The temporary name used while writing `final`: never a valid key (it contains "~"). */
+/**
+ * The temporary name used while writing `final`: never a valid key (it contains "~"). Unique
+ * per call: a random part drawn once per OS process, then a counter (a fresh random draw per
+ * name cost a `randomBytes` call per record written); the open is O_EXCL anyway.
+ */
 export function tempName(final: string): string {
-  return `${final}~${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`;
+  tempBase ??= `~${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}`;
+  return `${final}${tempBase}${(tempSeq++).toString(16).padStart(6, '0')}.tmp`;
 }
+let tempBase: string | undefined;
+let tempSeq = 0;
 
 /** "FINAL~PID-HOST-RAND.tmp", or the older "FINAL~PID-RAND.tmp" (no host: judged by age only). */
 const TEMP_RE = /~(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]+\.tmp$/;

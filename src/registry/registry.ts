@@ -100,7 +100,8 @@ export class Registry {
     const text = canonicalJson(config);
     const digest = sha256Hex(text);
     if (this.stored.has(CONFIG + digest)) return digest;
-    if ((await this.store.getRecord(CONFIG, digest)) === null) await this.store.putRecord(CONFIG, digest, JSON.parse(text));
+    // The canonical text is stored as is (it is JSON): no parse and stringify again.
+    if ((await this.store.getRecord(CONFIG, digest)) === null) await this.store.putRecord(CONFIG, digest, config, text);
     this.remember(CONFIG + digest);
     return digest;
   }

@@ -33,8 +33,12 @@ export interface ObjectStore {
    * is an Error in its place.
    */
   readRecords?(kind: string): Promise<Map<string, unknown>>;
-  /** Stores `value` (plain JSON) as the record (kind, key), replacing any previous one. */
-  putRecord(kind: string, key: string, value: object): Promise<void>;
+  /**
+   * Stores `value` (plain JSON) as the record (kind, key), replacing any previous one. `text`,
+   * when given, is `value` as JSON text already (e.g. its canonical JSON): a store may write it
+   * instead of serialising `value` again.
+   */
+  putRecord(kind: string, key: string, value: object, text?: string): Promise<void>;
   /** The record, as parsed JSON, or null when there is none. */
   getRecord(kind: string, key: string): Promise<unknown>;
   /** Keys of the records of `kind` that start with `prefix` (default: all), sorted. */

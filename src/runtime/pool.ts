@@ -1,6 +1,6 @@
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ExitReport, ProcessConfig } from './config.js';
-import { BatchSealer, type RawBatch } from '../timemachine/format.js';
+import { BatchSealer, DEFAULT_CODEC, type RawBatch } from '../timemachine/format.js';
 import type { TailMessage, TailSnapshot } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
@@ -85,6 +85,13 @@ function claimHandles(worker: Worker, req: TaskRequest): TaskRequest {
   });
   return lost > 0 ? { ...req, lost: true, lostHandles: lost, spec: { ...req.spec, mounts } } : req;
 }
+
+/**
+ * Batches smaller than this are stored uncompressed: brotli sets up its encoder on every call
+ * (20-80 µs here, on the starter's thread) and gains nothing on so few bytes (a 200-byte batch
+ * comes out at 204, so it was stored as is anyway; a short task's one batch is ~70 bytes).
+ */
+export const MIN_COMPRESSED_BATCH = 256;
 
 /** Modules a worker keeps by key; past this it forgets them all (and the pool knows). */
 export const WORKER_MODULE_CACHE = 16;
@@ -207,7 +214,7 @@ export class WorkerPool implements JobPool {
       };
       const onMessage = (msg: WorkerMessage) => {
         if (msg.exit) finish({ ...msg.exit, ended: 'exited' }, true);
-        else if (msg.batch) job.onLog?.((sealer ??= new BatchSealer()).seal(msg.batch));
+        else if (msg.batch) job.onLog?.((sealer ??= new BatchSealer(DEFAULT_CODEC, MIN_COMPRESSED_BATCH)).seal(msg.batch));
         else if (msg.tail) job.onTail?.(msg.tail);
         else if (msg.stream) job.onOutput?.(msg.stream, msg.chunk!);
         else if (msg.task) job.tasks?.onTask(claimHandles(worker, msg.task), reply);

@@ -186,7 +186,9 @@ export class TaskRunner {
     }
     const out = new Bounded(this.o.outputLimit);
     const err = new Bounded(this.o.outputLimit);
-    const server = this.o.guestTasks?.(id);
+    // A module that imports no `wtm` call cannot start tasks: no task server, and no channel
+    // (a MessageChannel and a port transferred to the worker) for it.
+    const server = importsTasks(module) ? this.o.guestTasks?.(id) : undefined;
     const stop = anySignal([signal, recording?.signal ?? this.o.interrupt]);
     let r: JobResult;
     try {
@@ -296,4 +298,15 @@ export class TaskRunner {
     }
     return m;
   }
+}
+
+/** Whether a module imports the `wtm` task calls (read once per compiled module). */
+const taskImports = new WeakMap<WebAssembly.Module, boolean>();
+function importsTasks(module: WebAssembly.Module): boolean {
+  let v = taskImports.get(module);
+  if (v === undefined) {
+    v = WebAssembly.Module.imports(module).some((i) => i.module === 'wtm');
+    taskImports.set(module, v);
+  }
+  return v;
 }

@@ -15,6 +15,8 @@ export const FRAME_SIZE = 32;
 /** The batch magic, stored as the four bytes "WTMB" (0x57544d42 read big-endian). */
 export const BATCH_MAGIC = 0x57544d42;
 export const DEFAULT_BATCH_BYTES = 64 * 1024;
+/** Bytes a LogWriter's record buffer starts with (it grows as needed). */
+const INITIAL_RECORD_BUFFER = 4096;
 /** Chosen by measurement, see docs/log-format.md. */
 export const DEFAULT_CODEC: Codec = Codec.Brotli;
 
@@ -63,10 +65,11 @@ export interface RawBatch {
  */
 export class BatchSealer {
   private headerEmitted = false;
-  constructor(private readonly codec: Codec = DEFAULT_CODEC) {}
+  /** `minCompressBytes`: a batch smaller than this is stored as is, without trying `codec`. */
+  constructor(private readonly codec: Codec = DEFAULT_CODEC, private readonly minCompressBytes = 0) {}
 
   seal(b: RawBatch): Uint8Array {
-    const chunk = frameBatch(b.raw, b.count, b.first, this.codec);
+    const chunk = frameBatch(b.raw, b.count, b.first, b.raw.byteLength < this.minCompressBytes ? Codec.None : this.codec);
     if (this.headerEmitted) return chunk;
     // The header travels with the first batch: one write for a short process's whole log.
     this.headerEmitted = true;
@@ -143,7 +146,10 @@ export class LogWriter {
     this.batchBytes = batchBytes;
     this.sealer = new BatchSealer(codec);
     this.handOff = options.handOff;
-    this.records = new RecordWriter(Math.min(batchBytes, 1 << 24) + 1024);
+    // Small at first, grown (doubling) as records come: most processes are short, and a
+    // buffer of a whole batch (64 KiB, twice: moved to shared memory) was allocated and zeroed
+    // for each of them.
+    this.records = new RecordWriter(Math.min(Math.min(batchBytes, 1 << 24) + 1024, INITIAL_RECORD_BUFFER));
     this.tail = options.tail;
     if (this.tail) this.records.share(this.tail.committedCell, this.tail.onBuffer);
   }
