@@ -117,6 +117,34 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   });
 }
 
+// The record of a call is written after its effect: a stop between the two would keep a line
+// on the terminal that the log does not hold. A test hook (WTM_TEST_SLOW_WRITE) holds the write
+// of line 3 for 600 ms after it is printed and before it returns to the recorder; SIGTERM comes
+// in that window. The stop must let the call be recorded before it ends the worker.
+test('SIGTERM between a write and its record: the printed line is in the log', async () => {
+  const home = tmp('gate');
+  const child = spawn(process.execPath, [wtm, 'run', guest('ticker'), '5'], {
+    env: { ...process.env, WTM_HOME: home, WTM_TEST_HOOKS: '1', WTM_TEST_SLOW_WRITE: '3 t=' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const ended = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  const until = Date.now() + 30_000;
+  while (!/^3 t=/m.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGTERM');
+  assert.equal(await ended, 143, err);
+  assert.match(out, /^3 t=/m, 'line 3 was printed');
+  const [rec] = processes(home);
+  assert.equal(rec.state, 'interrupted');
+  const logs = run(home, ['logs', rec.id]);
+  assert.equal(logs.status, 0, logs.stderr);
+  assert.deepEqual(ticks(logs.stdout), ticks(out));
+  assert.equal(ticks(out).at(-1).n, 3, 'the guest was stopped inside the held write');
+});
+
 test('SIGINT while the guest is blocked reading stdin: wtm still ends, the record says interrupted', async () => {
   const home = tmp('stdin');
   const fifo = path.join(tmp('fifo'), 'in');

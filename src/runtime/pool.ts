@@ -4,6 +4,7 @@ import { BatchSealer, DEFAULT_CODEC, type RawBatch } from '../timemachine/format
 import type { TailMessage, TailSnapshot } from '../timemachine/tail.js';
 import { claimFd, closeLeftFds, hostFdBudget, newLedger } from './fdledger.js';
 import type { TaskBlocked, TaskReply, TaskRequest, TreeLimit, TreeShare } from './guest-tasks.js';
+import { closeGate, newCallGate } from './callgate.js';
 import { bootWorker, takePrestartedWorker } from './prestart.js';
 
 /** How a starter serves the `wtm` task calls of the guest it runs. */
@@ -29,23 +30,24 @@ const workerUrl = /\/bundle\/(cli\.mjs|worker\.cjs)$/.test(import.meta.url)
   ? new URL('./worker.cjs', import.meta.url)
   : new URL('./worker.js', import.meta.url);
 
-/** Each worker's fd ledger (fdledger.ts), and when it has loaded its code. */
+/** Each worker's fd ledger (fdledger.ts), its call gate (callgate.ts), and when it has loaded its code. */
 const ledgers = new WeakMap<Worker, SharedArrayBuffer>();
+const gates = new WeakMap<Worker, SharedArrayBuffer>();
 const loaded = new WeakMap<Worker, Promise<void>>();
 
 /** Starts a worker that runs processes (see worker.ts); start it early, it takes ~80 ms of CPU. */
 export function startWorker(): Worker {
-  const ledger = newLedger();
-  const budget = hostFdBudget();
-  // The worker bin/wtm.js started before loading the CLI (prestart.ts): given its ledger now,
-  // before any job (messages arrive in order).
+  const setup = { ledger: newLedger(), budget: hostFdBudget(), gate: newCallGate() };
+  // The worker bin/wtm.js started before loading the CLI (prestart.ts): given its ledger and
+  // gate now, before any job (messages arrive in order).
   const pre = takePrestartedWorker();
-  const { worker, loaded: ready } = pre ?? bootWorker(workerUrl, { ledger, budget });
+  const { worker, loaded: ready } = pre ?? bootWorker(workerUrl, setup);
   if (pre) {
     worker.ref();
-    worker.postMessage({ setup: { ledger, budget } });
+    worker.postMessage({ setup });
   }
-  ledgers.set(worker, ledger);
+  ledgers.set(worker, setup.ledger);
+  gates.set(worker, setup.gate);
   loaded.set(worker, ready);
   return worker;
 }
@@ -59,6 +61,9 @@ export function startWorker(): Worker {
  */
 export async function stopWorker(worker: Worker, detach: () => void = () => {}): Promise<void> {
   await loaded.get(worker);
+  // A call with effects in progress is let finish and be recorded first (callgate.ts).
+  const gate = gates.get(worker);
+  if (gate) await closeGate(gate);
   await worker.terminate().catch(() => {});
   const ledger = ledgers.get(worker);
   if (ledger) closeLeftFds(ledger);

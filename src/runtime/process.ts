@@ -12,7 +12,7 @@ import { Codec, LogWriter, type RawBatch } from '../timemachine/format.js';
 import { decodeRecord } from '../timemachine/describe.js';
 import { formatTraceLine } from '../timemachine/trace-format.js';
 import { LogFileReader } from '../timemachine/stream.js';
-import { Recorder, type RecordListener } from '../timemachine/recorder.js';
+import { GATE_IN_CALL, Recorder, type RecordListener } from '../timemachine/recorder.js';
 import { ChaosRecorder } from '../timemachine/chaos-recorder.js';
 import { ChaosSystem } from '../system/chaos.js';
 import { TailPublisher, type TailMessage } from '../timemachine/tail.js';
@@ -150,7 +150,7 @@ export function describeTrap(e: unknown): string {
 }
 
 /** Runs one process to its end in the current thread: live (maybe recorded), or replayed. */
-export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel, archives?: Archives): ExitReport {
+export function runProcess(module: WebAssembly.Module, config: ProcessConfig, post: Post, tasks?: TaskChannel, archives?: Archives, gate?: Int32Array): ExitReport {
   if (config.replayLog) return replayProcess(module, config, post);
   let sys: Sandbox;
   try {
@@ -174,13 +174,39 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     // Batches go to the starter unsealed: it compresses and frames them (BatchSealer) while
     // the guest runs on, instead of the guest's thread stopping for it every 64 KiB.
     const log = new LogWriter(() => {}, { handOff: (batch) => post({ batch }), tail: new TailPublisher((tail) => post({ tail })) });
+    if (TEST_HOOKS) slowWritesForTests(sys);
     const recorder = recorderFor(sys, log, onRecord, config.chaos);
+    if (gate !== undefined) {
+      gate[GATE_IN_CALL] = 0; // a call that threw in an earlier process of this worker left it set
+      recorder.gate = gate;
+    }
     const report = runGuest(module, recorder, undefined, config.invoke);
     recorder.flush();
     return { ...report, calls: recorder.calls };
   } finally {
     sys.close();
   }
+}
+
+const TEST_HOOKS = process.env.WTM_TEST_HOOKS === '1';
+
+/**
+ * Tests only (WTM_TEST_HOOKS=1 and WTM_TEST_SLOW_WRITE=PREFIX): a write whose bytes start with
+ * PREFIX takes 600 ms more after it is done, before it returns to the recorder, so that a test
+ * can stop wtm between a call's effect and its record (callgate.ts).
+ */
+function slowWritesForTests(sys: Sandbox): void {
+  const prefix = process.env.WTM_TEST_SLOW_WRITE;
+  if (!prefix) return;
+  const want = Buffer.from(prefix);
+  const write = sys.fdWrite.bind(sys);
+  sys.fdWrite = (fd, iovs) => {
+    const n = write(fd, iovs);
+    if (iovs[0] !== undefined && Buffer.from(iovs[0].buffer, iovs[0].byteOffset, iovs[0].byteLength).subarray(0, want.length).equals(want)) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600);
+    }
+    return n;
+  };
 }
 
 /** The recorder of a run: with `--chaos`, over the fault injector, marking what it injected. */

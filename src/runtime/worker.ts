@@ -22,13 +22,17 @@ interface Work {
 
 /** What a worker started before its starter had a ledger for it gets first (prestart.ts). */
 interface Setup {
-  setup: { ledger: SharedArrayBuffer; budget: SharedArrayBuffer };
+  setup: { ledger: SharedArrayBuffer; budget: SharedArrayBuffer; gate: SharedArrayBuffer };
 }
+
+/** The call gate shared with the starter (callgate.ts): given with the ledger. */
+let gate: Int32Array | undefined;
 
 // Every fd this worker opens is in its starter's ledger, closed by the starter if this worker
 // is stopped in the middle of a guest (fdledger.ts). Given at the start, or (a prestarted
 // worker) in the first message, before any work.
 if (workerData?.ledger instanceof SharedArrayBuffer) trackFds(workerData.ledger, workerData.budget);
+if (workerData?.gate instanceof SharedArrayBuffer) gate = new Int32Array(workerData.gate);
 // The code is loaded: from here the starter may stop this worker without leaking the loader's files.
 parentPort!.postMessage({ ready: true });
 
@@ -37,6 +41,7 @@ const modules = new Map<string, WebAssembly.Module>();
 parentPort!.on('message', async (msg: Work | Setup) => {
   if ('setup' in msg) {
     trackFds(msg.setup.ledger, msg.setup.budget);
+    gate = new Int32Array(msg.setup.gate);
     return;
   }
   const { module: sent, moduleKey, config, tasks } = msg;
@@ -69,7 +74,7 @@ parentPort!.on('message', async (msg: Work | Setup) => {
     } else {
       parentPort!.postMessage(msg);
     }
-  }, channel, archives);
+  }, channel, archives, gate);
   channel?.port.close();
   // A memory copy (replay --dump-memory) is handed over, not copied again.
   parentPort!.postMessage({ exit: report }, report.memory ? [report.memory.buffer as ArrayBuffer] : []);
