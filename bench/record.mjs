@@ -36,7 +36,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 function syscallRun(record, n) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-bench-dir-'));
   try {
-    return timed(['run', ...(record ? [] : ['--no-record']), '--no-host', '--dir', `${dir}:/bench`,
+    // Both in a worker (`--timeout`), as for the compute pair below: an unrecorded run without
+    // one goes on the main thread, and the ratio would compare threads, not recording.
+    return timed(['run', ...(record ? [] : ['--no-record']), '--timeout', '1h', '--no-host', '--dir', `${dir}:/bench`,
       path.join(repo, 'tests/guests/bench_syscalls.wasm'), 'mixed', String(n), '/bench']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
