@@ -171,6 +171,25 @@ test('task directories live with the registry; without one, in a temporary direc
   assert.deepEqual(fs.readdirSync(home), []);
 });
 
+// A guest names a task's module as it names its own files: a relative path lands in its `.`
+// preopen (the directory wtm was run in), so the README's fanout example works from the
+// repository with relative paths; without a `.` preopen (--no-host) it is INVAL, as before.
+test('a relative module path in a task spec is found in the current directory', () => {
+  const work = tmp('relmod');
+  fs.mkdirSync(path.join(work, 'mods'));
+  fs.copyFileSync(hello, path.join(work, 'mods', 'hello.wasm'));
+  fs.copyFileSync(path.join(root, 'examples/fanout.wasm'), path.join(work, 'fanout.wasm'));
+  const run = (args) => spawnSync(process.execPath, [wtm, 'run', '--no-record', ...args], { encoding: 'utf8', input: '', timeout: 120000, cwd: work });
+  const r = run(['fanout.wasm', 'mods/hello.wasm', '2']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hello from wasm task-0/);
+  assert.match(r.stdout, /fanout: 2 tasks done, 0 failed/);
+  const up = run(['fanout.wasm', './mods/../mods/hello.wasm', '1']);
+  assert.match(up.stdout, /fanout: 1 tasks done, 0 failed/, up.stdout + up.stderr);
+  const noHost = run(['--no-host', '--dir', `${work}:/w`, 'fanout.wasm', 'mods/hello.wasm', '1']);
+  assert.match(noHost.stdout, /submit 0 failed: errno 28/, noHost.stdout + noHost.stderr);
+});
+
 // What one untrusted guest may hold of the host's shared resources (found by an outsider's
 // attack: one task took every fd of the process, uncollected results and huge specs took
 // gigabytes of memory).

@@ -40,6 +40,11 @@ export class Sandbox extends PathCalls implements System, TaskHost {
   private readonly argv: readonly string[];
   private readonly envv: readonly string[];
   private readonly scratchStat: Filestat = newFilestat();
+  /**
+   * The guest path of the `.` preopen (the current directory of a trusted main process,
+   * runtime/hostview.ts), where relative paths land; undefined without one.
+   */
+  readonly cwd: string | undefined;
 
   constructor(opts: SandboxOptions) {
     const vfs = new Vfs(opts.mounts);
@@ -59,6 +64,7 @@ export class Sandbox extends PathCalls implements System, TaskHost {
       const p = normalizeMountPath(m.guestPath);
       return { name: p, guestPath: p };
     });
+    this.cwd = preopens.find((p) => p.name === '.')?.guestPath;
     const mark = vfs.enter();
     try {
       for (const p of preopens) {
