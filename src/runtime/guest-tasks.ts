@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Errno, type Out, type TaskHost } from '../system/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -240,9 +239,10 @@ export class GuestTasks implements TaskHost {
     // Every mount's fields are checked before the module or any directory is looked up.
     if (s.mounts !== undefined && (!Array.isArray(s.mounts) || !s.mounts.every(wellFormedMount))) return -Errno.INVAL;
     // A relative module path lands where the guest's own relative paths do: in its `.`
-    // preopen (a trusted main process's current directory); without one it is INVAL.
+    // preopen (a trusted main process's current directory); without one it is INVAL. Joined,
+    // not normalized: the resolver takes each `..` after what it followed, as for any path.
     const cwd = this.sandbox.cwd;
-    const modulePath = s.module.startsWith('/') || cwd === undefined ? s.module : path.posix.join(cwd, s.module);
+    const modulePath = s.module.startsWith('/') || cwd === undefined ? s.module : `${cwd === '/' ? '' : cwd}/${s.module}`;
     const module = this.sandbox.readGuestFile(modulePath, MAX_MODULE_BYTES);
     if (typeof module === 'number') return module;
     const mounts: MountConfig[] = [];
