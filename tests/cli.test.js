@@ -89,6 +89,23 @@ test('trusted mode: relative paths resolve against the cwd, absolute against the
   assert.match(r.stdout, /abs .*abs\.txt: absolute file/);
 });
 
+// `.` is the current directory's guest path; a mount over it takes relative paths into the
+// mount. Where the mount has no such directory, one clear line (it was a worker's "cannot
+// preopen ... (errno 44)"); where it has one, relative paths use it.
+test('a mount that covers the current directory: one line when the mount lacks it, else relative paths go into it', () => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cover-'));
+  const cwd = path.join(top, 'work', 'sub');
+  fs.mkdirSync(cwd, { recursive: true });
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cover-mount-'));
+  assertOneLineError(run(['run', '--dir', `${other}:${path.join(top, 'work')}`, guest('cwd'), 'rel.txt', '/etc/hostname'], { cwd }), 1,
+    /the mount of .* covers the current directory .*work\/sub, and has no .*sub for relative paths/);
+  fs.mkdirSync(path.join(other, 'sub'));
+  fs.writeFileSync(path.join(other, 'sub', 'rel.txt'), 'in the mount\n');
+  const r = run(['run', '--dir', `${other}:${path.join(top, 'work')}`, guest('cwd'), 'rel.txt', '/etc/hostname'], { cwd });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /rel rel\.txt: in the mount/);
+});
+
 test('--no-host: the host is not visible, the environment is only --env', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-nohost-'));
   fs.writeFileSync(path.join(dir, 'rel.txt'), 'relative file\n');

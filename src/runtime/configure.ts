@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { MountConfig, PreopenConfig, ProcessConfig } from './config.js';
 import { hostView } from './hostview.js';
 import type { RunOptions } from './options.js';
@@ -28,6 +29,8 @@ export function configureRun(opts: RunOptions): ProcessConfig {
     const view = hostView(opts.cwd ?? process.cwd());
     mounts.push(...view.mounts);
     preopens = view.preopens;
+    const cwd = preopens.find((p) => p.name === '.')?.guestPath;
+    if (cwd !== undefined) for (const m of opts.mounts ?? []) checkCwdNotHidden(cwd, m);
   }
   for (const m of opts.mounts ?? []) {
     const guest = normalize(m.guest);
@@ -68,6 +71,27 @@ function normalize(p: string): string {
   const parts = p.split('/').filter((c) => c !== '' && c !== '.');
   if (parts.includes('..')) throw new UserError(`guest path may not contain '..': ${p}`);
   return '/' + parts.join('/');
+}
+
+/**
+ * A mount over the current directory's guest path takes relative paths into the mount (`.` is
+ * that guest path): refused with a clear line when the mount has no such directory, instead of
+ * a worker failing to preopen it.
+ */
+function checkCwdNotHidden(cwd: string, m: MountConfig): void {
+  if (m.handle || m.kind === 'tar') return;
+  const guest = normalize(m.guest);
+  if (cwd !== guest && !cwd.startsWith(guest + '/')) return;
+  const inMount = path.join(m.host, cwd.slice(guest.length));
+  let isDir = false;
+  try {
+    isDir = fs.statSync(inMount).isDirectory();
+  } catch {
+    // no such directory: hidden
+  }
+  if (!isDir) {
+    throw new UserError(`the mount of ${m.host} at ${guest} covers the current directory ${cwd}, and has no ${inMount} for relative paths to use: run wtm from another directory, or mount at another guest path`);
+  }
 }
 
 function checkMount(m: MountConfig): void {
