@@ -177,7 +177,7 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     if (TEST_HOOKS) slowWritesForTests(sys);
     const recorder = recorderFor(sys, log, onRecord, config.chaos);
     if (gate !== undefined) {
-      gate[GATE_IN_CALL] = 0; // a call that threw in an earlier process of this worker left it set
+      Atomics.store(gate, GATE_IN_CALL, 0); // a call that threw in an earlier process of this worker left it set
       recorder.gate = gate;
     }
     const report = runGuest(module, recorder, undefined, config.invoke);

@@ -51,8 +51,10 @@ export class Recorder {
 
   /** Marks a call in progress, or parks this thread for good if the starter is stopping it. */
   enter(gate: Int32Array): void {
-    Atomics.store(gate, GATE_IN_CALL, 1); // a full barrier before reading STOP (see callgate.ts)
-    if (gate[GATE_STOP] !== 0) {
+    // Both sides store, then load the other's cell, all sequentially consistent: the starter
+    // sees the mark, or this thread sees STOP (callgate.ts).
+    Atomics.store(gate, GATE_IN_CALL, 1);
+    if (Atomics.load(gate, GATE_STOP) !== 0) {
       Atomics.store(gate, GATE_IN_CALL, 0);
       for (;;) Atomics.wait(gate, GATE_STOP, 1); // until the thread is terminated
     }
@@ -93,7 +95,7 @@ function method(c: CallSpec): (this: Recorder, ...args: unknown[]) => unknown {
       args[0] = code;
       this.record(c, args, 0, performance.now());
       this.flush();
-      if (g !== undefined) g[GATE_IN_CALL] = 0;
+      if (g !== undefined) Atomics.store(g, GATE_IN_CALL, 0);
       return (this.inner as unknown as Inner)[m]!(code) as never;
     };
   }
@@ -102,7 +104,8 @@ function method(c: CallSpec): (this: Recorder, ...args: unknown[]) => unknown {
     const args = self.scratch;
     args[0] = a; args[1] = b; args[2] = c3; args[3] = d; args[4] = e; args[5] = f; args[6] = g;
     self.record(c, args, ret, start);
-    if (gated && self.gate !== undefined) self.gate[GATE_IN_CALL] = 0; // the record is in the buffer
+    // Atomic: seen only after the record's committed length (on any CPU's memory order).
+    if (gated && self.gate !== undefined) Atomics.store(self.gate, GATE_IN_CALL, 0);
     return ret;
   };
   switch (c.params.length + (takesOut(c) ? 1 : 0)) {
