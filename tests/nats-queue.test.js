@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatsStore, NatsTaskQueue, Registry } from '../dist/internal.js';
+import { attemptProcessId } from '../dist/runtime/nats-queue.js';
 import { natsMissing, startNats } from './nats-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,8 +113,14 @@ describe('a task queue on NATS JetStream with wtm workers', { skip: natsMissing,
     assert.equal(dec(r.stdout), 'napped killed-mid\n');
     assert.equal(`${r.worker.host}/${r.worker.id}`, b.id);
     assert.notEqual(r.processId, first.id, 'the second run has a process of its own');
+    assert.equal(r.processId, attemptProcessId(first.id, 2), 'named after the task and the attempt');
     const runs = await recordsTagged('killed-mid');
     assert.equal(runs.filter((x) => x.state === 'exited').length, 1, 'it finished once');
+    // The first attempt's record as stored (not as read on this machine, where its dead pid
+    // already reads as interrupted): the worker of the second marked it, naming its successor.
+    const stored = await reg.getStoredProcess(first.id);
+    assert.equal(stored.state, 'interrupted');
+    assert.match(stored.error, new RegExp(`worker ${a.id} stopped answering; the task was delivered again and ran as process ${r.processId} \\(attempt 2\\)`));
     await stopWorker(b);
   });
 

@@ -29,8 +29,10 @@ import { listEntries, newTaskId, ResultFeed, type TaskHandle, type TaskQueue, ty
  * stored. A worker that dies stops its heartbeats: its tasks are delivered again, to another
  * worker, after the ack wait. Before running a task a worker looks for its result: a task
  * whose result is stored (it ended but its ack was lost, or it was cancelled while queued) is
- * acked without running again. A task delivered again runs under a new process id (the first
- * attempt's record stays, `running` until recovered).
+ * acked without running again. A task delivered again runs under a process id of its own,
+ * derived from the task's and the attempt's number (attemptProcessId), so the worker that runs
+ * it knows the earlier attempts' records: one still `running` (its worker stopped answering)
+ * is marked `interrupted`, naming the attempt that replaces it.
  *
  * A task's module travels as a digest: the submitter stores its bytes in the shared registry
  * first. Host paths do not travel: a spec with a host directory mount is refused.
@@ -58,6 +60,17 @@ export interface NatsQueueOptions {
   worker?: WorkerId;
   /** Told of what a serving worker does (one line each). */
   log?: (line: string) => void;
+}
+
+/**
+ * The process id of a task's `attempt`-th run (deliveries count from 1): the task's id for the
+ * first, then a UUID v4 drawn from (task id, attempt) by sha256, so any worker can name them.
+ */
+export function attemptProcessId(taskId: string, attempt: number): string {
+  if (attempt <= 1) return taskId;
+  const h = sha256Hex(new TextEncoder().encode(`${taskId}:attempt:${attempt}`));
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** What a task message holds. */
@@ -377,7 +390,8 @@ export class NatsTaskQueue implements TaskQueue {
     running.set(env.id, controller);
     const beat = setInterval(() => m.working(), Math.max(100, Math.floor(this.ackWaitMs / 3)));
     const again = m.info.deliveryCount > 1;
-    const processId = again ? randomUUID() : env.id;
+    const processId = attemptProcessId(env.id, m.info.deliveryCount);
+    if (again) await this.supersede(env.id, m.info.deliveryCount, processId, log);
     const spec: TaskSpec = { ...env.spec, ...(env.stdin64 !== undefined ? { stdin: Buffer.from(env.stdin64, 'base64') } : {}) };
     let r: TaskResult;
     try {
@@ -409,6 +423,27 @@ export class NatsTaskQueue implements TaskQueue {
       log(`task ${env.id}: could not store its result: ${natsWhy(e)}`);
     } finally {
       clearInterval(beat);
+    }
+  }
+
+  /**
+   * Marks the earlier attempts of a task delivered again that still read `running`: their
+   * worker stopped answering (it died, or lost the server), so nobody else will. Should it be
+   * alive after all, its own last update of the record stands.
+   */
+  private async supersede(taskId: string, attempt: number, processId: string, log: (l: string) => void): Promise<void> {
+    const reg = this.opts.registry;
+    if (!reg) return;
+    for (let k = 1; k < attempt; k++) {
+      const id = attemptProcessId(taskId, k);
+      try {
+        const rec = await reg.getStoredProcess(id);
+        if (rec?.state !== 'running') continue;
+        const who = rec.worker ? ` ${rec.worker.host}/${rec.worker.id}` : '';
+        await reg.updateProcess(id, { state: 'interrupted', endTime: new Date().toISOString(), error: `its worker${who} stopped answering; the task was delivered again and ran as process ${processId} (attempt ${attempt})` });
+      } catch (e) {
+        log(`task ${taskId}: could not mark attempt ${k} (process ${id}) as replaced: ${natsWhy(e)}`);
+      }
     }
   }
 
