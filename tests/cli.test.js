@@ -78,6 +78,17 @@ test('a mount of a missing directory is one line, exit 1', () => {
   assertOneLineError(run(['run', '--dir', '/nonexistent/dir:/data', path.join(root, 'examples/hello.wasm')]), 1, /cannot mount \/nonexistent\/dir/);
 });
 
+// Node's own recursive mkdir loops for ever where mkdir answers ENOENT under an existing
+// parent (/proc): a registry there hung every command.
+test('a registry that cannot be made is one line, exit 1, at once (not a hang)', () => {
+  for (const args of [['get', 'processes'], ['run', path.join(root, 'examples/hello.wasm')]]) {
+    assertOneLineError(run(args, { env: { WTM_HOME: '/proc/wtm-no-such-registry' } }), 1, /cannot open the registry \/proc\/wtm-no-such-registry: ENOENT/);
+  }
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-regfile-')), 'f');
+  fs.writeFileSync(file, '');
+  assertOneLineError(run(['get', 'processes', '--registry', path.join(file, 'sub')]), 1, /cannot open the registry .*: ENOTDIR/);
+});
+
 test('trusted mode: relative paths resolve against the cwd, absolute against the host root', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-cwd-'));
   fs.writeFileSync(path.join(dir, 'rel.txt'), 'relative file\n');

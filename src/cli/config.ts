@@ -5,6 +5,7 @@ import { UserError } from '../runtime/index.js';
 import { parseFlags } from './args.js';
 import { parseFormat, printData } from './output.js';
 import { loadSettings, settingsPath, SETTINGS_TEMPLATE, wtmHome } from './settings.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 export const configHelp = `Usage: wtm config [--edit] [--path] [-o text|json|yaml]
 
@@ -33,7 +34,7 @@ export async function configCommand(argv: readonly string[]): Promise<number> {
   }
   if (p.flags.has('edit')) {
     if (!fs.existsSync(file)) {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      mkdirsSync(path.dirname(file), 0o700);
       fs.writeFileSync(file, SETTINGS_TEMPLATE, { mode: 0o600 });
     }
     const editor = process.env.VISUAL || process.env.EDITOR || 'vi';

@@ -8,6 +8,7 @@ import type { Registry } from '../registry/registry.js';
 import { tarFiles } from './archive.js';
 import { ImageError, MEDIA, readDockerSaveImages, readOciArchiveImages, readOciLayoutImages, type ImageConfig, type ImageContent } from './layout.js';
 import { normalizeName, repoFromPath, tryNormalizeName } from './names.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /** What the registry keeps of an imported image. */
 export interface ImageRecord {
@@ -140,7 +141,7 @@ export async function importImage(registry: Registry, image: ImageContent, layer
 export async function unpackLayer(bytes: Uint8Array, digest: string, layersDir: string): Promise<string> {
   const dir = path.join(layersDir, digest.slice('sha256:'.length));
   if (fs.existsSync(dir)) return dir;
-  fs.mkdirSync(layersDir, { recursive: true });
+  mkdirsSync(layersDir);
   const tmp = fs.mkdtempSync(path.join(layersDir, unpackPrefix())); // swept once this process is gone
   try {
     const root = new HostFs(tmp).openRoot();

@@ -10,6 +10,7 @@ import { listGuestDir, readGuestFile } from '../fs/resolve.js';
 import { Vfs } from '../fs/vfs.js';
 import { findImage, unpackLayer } from './images.js';
 import { ImageError, MEDIA } from './layout.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /** What running an image needs: its module, argv, environment, root mount and working directory. */
 export interface ImageRun {
@@ -90,7 +91,7 @@ export async function prepareImageRun(registry: Registry, ref: string, layersDir
 /** A new directory `id` under `roots`, opened as a handle (never re-opened by its path). */
 function freshDir(roots: string | DirHandle, id: string): DirHandle {
   if (typeof roots !== 'string') return createDirHandle(roots, id);
-  fs.mkdirSync(roots, { recursive: true, mode: 0o700 });
+  mkdirsSync(roots, 0o700);
   const parent = openDirHandle(roots);
   try {
     return createDirHandle(parent, id);

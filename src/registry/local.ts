@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ownerAlive } from './liveness.js';
 import { checkKey, checkKind, isKeySegment, splitPrefix, type ObjectStore } from './store.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /**
  * An ObjectStore in a local directory:
@@ -37,9 +38,13 @@ export class LocalStore implements ObjectStore {
     const store = new LocalStore(root);
     // Private to its user: records hold the environment a process was given (tokens, too).
     // A directory made here is 0700 and every object 0600; an existing registry keeps its modes.
-    await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-    await fsp.mkdir(store.records, { recursive: true, mode: 0o700 });
-    await fsp.mkdir(store.blobs, { recursive: true, mode: 0o700 });
+    try {
+      mkdirsSync(root, 0o700);
+      mkdirsSync(store.records, 0o700);
+      mkdirsSync(store.blobs, 0o700);
+    } catch (e) {
+      throw new Error(`cannot open the registry ${root}: ${(e as Error).message}`);
+    }
     return store;
   }
 
@@ -349,7 +354,7 @@ async function writeAtomic(file: string, chunks: Iterable<Uint8Array> | AsyncIte
 
 async function mkdirFor(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    mkdirsSync(dir, 0o700);
   } catch (e) {
     // A blob "a" exists where a key "a/b" needs a directory.
     if (code(e) === 'EEXIST' || code(e) === 'ENOTDIR') throw new Error(`cannot store under ${path.basename(dir)}: an object of that name exists`);
@@ -427,7 +432,7 @@ const madeDirs = new Set<string>();
 function mkdirForSync(dir: string): void {
   if (madeDirs.has(dir)) return;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirsSync(dir, 0o700);
     if (madeDirs.size > 10000) madeDirs.clear();
     madeDirs.add(dir);
   } catch (e) {

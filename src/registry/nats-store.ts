@@ -6,6 +6,7 @@ import { natsConnect, natsReplicas, REQUEST_TIMEOUT_MS, type NatsLink } from './
 import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore as NatsObjectStore } from '@nats-io/obj';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /**
  * An ObjectStore on NATS JetStream, so that many machines share one registry:
@@ -527,7 +528,7 @@ export class NatsStore implements ObjectStore {
     if (file === null) return;
     if (createHash('sha256').update(bytes).digest('hex') !== key.slice(-64)) return;
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      mkdirsSync(path.dirname(file), 0o700);
       const tmp = `${file}~${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
       fs.writeFileSync(tmp, bytes, { mode: 0o600 });
       fs.renameSync(tmp, file);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, DIGEST_RE, sha256Hex } from './digest.js';
 import type { Registry } from './registry.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /*
  * Directory snapshots: a directory tree as content-addressed objects of the registry, so that
@@ -154,7 +155,7 @@ export async function materializeSnapshot(registry: Registry, ref: string, dir: 
   const final = path.join(dir, digest);
   if (DIGEST_RE.test(digest) && fs.existsSync(final)) return final;
   const { manifest } = await readSnapshot(registry, ref);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirsSync(dir, 0o700);
   const tmp = path.join(dir, `.unpack-${process.pid}-${randomBytes(6).toString('hex')}`);
   fs.mkdirSync(tmp, { mode: 0o700 });
   try {

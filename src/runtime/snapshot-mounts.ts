@@ -4,6 +4,7 @@ import { materializeSnapshot, takeSnapshot } from '../registry/snapshot.js';
 import type { Registry } from '../registry/registry.js';
 import type { MountConfig } from './config.js';
 import type { SnapshotMount, TaskSpec } from './tasks.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /** A task's spec with its snapshots as mounts of this machine, and its writable layers. */
 export interface ResolvedSnapshots {
@@ -32,7 +33,7 @@ export async function resolveSnapshots(spec: TaskSpec, registry: Registry, local
       const lower = await materializeSnapshot(registry, s.snapshot, path.join(localDir, 'snapshots'));
       if (s.writable) {
         const dir = path.join(base, String(i));
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        mkdirsSync(dir, 0o700);
         mounts.push({ host: dir, guest: s.guest, kind: 'image', layers: [lower] });
         uppers.push({ guest: s.guest, dir });
       } else {

@@ -16,6 +16,7 @@ import { prepareImageRun } from '../oci/run.js';
 import { Bounded } from './bounded.js';
 import { resolveSnapshots, storeChanges, type ResolvedSnapshots } from './snapshot-mounts.js';
 import { ModuleDigests } from './digests.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 export interface TaskRunnerOptions {
   pool: JobPool;
@@ -54,7 +55,7 @@ export class TaskRunner {
   /** The tasks directory, made and opened on first use. */
   private tasksRoot(): DirHandle {
     if (this.tasksHandle === null) {
-      fs.mkdirSync(this.o.tasksDir, { recursive: true, mode: 0o700 });
+      mkdirsSync(this.o.tasksDir, 0o700);
       this.tasksHandle = openDirHandle(this.o.tasksDir);
     }
     return this.tasksHandle;

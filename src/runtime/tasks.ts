@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MountConfig } from './config.js';
+import { mkdirsSync } from '../fs/mkdirs.js';
 
 /**
  * A task: one untrusted process, as plain serialisable data, so that a distributed queue can
@@ -173,7 +174,7 @@ export function defaultTasksDir(): string {
 /** Creates the dedicated, empty directory of a new task (never reused: the id is fresh). */
 export function createTaskRoot(tasksDir: string, id: string): string {
   const root = path.join(tasksDir, id);
-  fs.mkdirSync(tasksDir, { recursive: true });
+  mkdirsSync(tasksDir);
   fs.mkdirSync(root, { mode: 0o700 });
   return root;
 }
