@@ -57,6 +57,19 @@ test('a malformed module is one line, exit 1', () => {
   assertOneLineError(run(['run', f]), 1, /not a valid WebAssembly module/);
 });
 
+// A module from a pipe or a device is read as it comes: an endless one that is not wasm
+// (/dev/zero, /dev/urandom) is given up at once, not read for ever; a real module from
+// /dev/stdin still runs.
+test('a module from a device or a pipe: not wasm is one line at once; wasm runs', () => {
+  for (const dev of ['/dev/zero', '/dev/urandom']) {
+    assertOneLineError(run(['run', '--no-record', dev]), 1, new RegExp(`${dev} is not a WebAssembly module`));
+  }
+  // Through a shell's pipe (Node gives a child's stdin a socket, which /dev/stdin cannot open).
+  const r = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" run --no-record /dev/stdin piped', 'sh', path.join(root, 'examples/hello.wasm'), process.execPath, wtm], { encoding: 'utf8', timeout: 30000, env: { ...process.env, WTM_HOME: home } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from wasm piped\n');
+});
+
 test('a module importing something wtm lacks is named, exit 1', () => {
   // (module (import "env" "nope" (func)) (func (export "_start")))
   const bytes = Buffer.from('0061736d01000000010401600000020c0103656e76046e6f7065000003020100070a01065f73746172740001' + '0a040102000b', 'hex');

@@ -134,8 +134,9 @@ export class Runtime {
     let bytes: Uint8Array;
     if (typeof module === 'string') {
       try {
-        bytes = await fs.promises.readFile(module);
+        bytes = await readModuleFile(module);
       } catch (e) {
+        if (e instanceof UserError) throw e;
         throw new UserError(`cannot read module ${module}: ${readError(e)}`);
       }
     } else {
@@ -368,6 +369,53 @@ function invokeConfig(bytes: Uint8Array, module: WebAssembly.Module, name: strin
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** What went wrong reading a file, as a user reads it. */
+const WASM_MAGIC = Buffer.from([0, 0x61, 0x73, 0x6d]);
+
+/** No control characters but tab, newline, carriage return and form feed. */
+function looksLikeText(b: Uint8Array): boolean {
+  for (const c of b) if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d) return false;
+  return true;
+}
+
+/** The largest module read from a pipe or a device (a file's own size bounds it). */
+export const MAX_STREAMED_MODULE_BYTES = 1 << 30;
+
+/**
+ * A module file's bytes. A regular file is read whole. A pipe or a device (`/dev/stdin`) is
+ * read in chunks, up to MAX_STREAMED_MODULE_BYTES, and given up at once when it starts with
+ * neither the wasm magic nor text: `wtm run /dev/zero` read for ever.
+ */
+async function readModuleFile(file: string): Promise<Uint8Array> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    if (st.isFile()) return await fh.readFile();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let checked = false;
+    for (;;) {
+      const buf = Buffer.alloc(1 << 20);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (!checked && total >= 4) {
+        checked = true;
+        const head = Buffer.concat(chunks);
+        // Neither the magic nor text (the WebAssembly text format) at the start: given up at once.
+        if (!head.subarray(0, 4).equals(WASM_MAGIC) && !looksLikeText(head.subarray(0, 4096))) {
+          throw new UserError(`${file} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
+        }
+      }
+      if (total > MAX_STREAMED_MODULE_BYTES) throw new UserError(`${file}: a module read from a stream may be at most ${MAX_STREAMED_MODULE_BYTES >> 20} MiB`);
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    await fh.close();
+  }
+}
+
 function readError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' };
