@@ -60,9 +60,11 @@ test('a malformed module is one line, exit 1', () => {
 // A module from a pipe or a device is read as it comes: an endless one that is not wasm
 // (/dev/zero, /dev/urandom) is given up at once, not read for ever; a real module from
 // /dev/stdin still runs.
-test('a module from a device or a pipe: not wasm is one line at once; wasm runs', () => {
+test('a module (or an image) from a device or a pipe: not wasm is one line at once; wasm runs', () => {
   for (const dev of ['/dev/zero', '/dev/urandom']) {
     assertOneLineError(run(['run', '--no-record', dev]), 1, new RegExp(`${dev} is not a WebAssembly module`));
+    // An image is a file or a directory, never a device read whole.
+    assertOneLineError(run(['image', 'import', dev]), 1, new RegExp(`${dev}: not a file or a directory`));
   }
   // Through a shell's pipe (Node gives a child's stdin a socket, which /dev/stdin cannot open).
   const r = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" run --no-record /dev/stdin piped', 'sh', path.join(root, 'examples/hello.wasm'), process.execPath, wtm], { encoding: 'utf8', timeout: 30000, env: { ...process.env, WTM_HOME: home } });

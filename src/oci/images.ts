@@ -58,6 +58,8 @@ export async function readImageSources(source: string, tag?: string): Promise<Im
   }
   if (split.tag !== undefined && split.tag === '') throw new ImageError(`${source}: an empty tag after the colon`);
   if (st.isDirectory()) return readOciLayoutImages(split.path, split.tag);
+  // A device or a pipe is never read whole (/dev/zero would be read for ever).
+  if (!st.isFile()) throw new ImageError(`${split.path}: not a file or a directory (an OCI archive or a docker save tar is a file, an OCI layout a directory)`);
   const files = await tarFiles(fs.readFileSync(split.path), split.path);
   if (files.has('oci-layout')) return readOciArchiveImages(files, split.path, repoFromPath(split.path, true), split.tag);
   if (files.has('manifest.json')) return readDockerSaveImages(files, split.path, split.tag);
