@@ -72,6 +72,29 @@ test('a module (or an image) from a device or a pipe: not wasm is one line at on
   assert.equal(r.stdout, 'hello from wasm piped\n');
 });
 
+// A hostile OCI layout: its index.json a link to /dev/zero, or a FIFO, or a blob that is a
+// link: each one line, at once (the link was followed and /dev/zero read for ever; a FIFO
+// blocked the open).
+test('a hostile image layout (links, a FIFO) is one line, at once', () => {
+  const layout = (name) => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `wtm-layout-${name}-`)), 'img');
+    fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    return dir;
+  };
+  const linked = layout('link');
+  fs.symlinkSync('/dev/zero', path.join(linked, 'index.json'));
+  assertOneLineError(run(['image', 'import', linked]), 1, /index\.json is a symbolic link/);
+  const fifo = layout('fifo');
+  assert.equal(spawnSync('mkfifo', [path.join(fifo, 'index.json')]).status, 0);
+  assertOneLineError(run(['image', 'import', fifo]), 1, /index\.json is not a regular file/);
+  const blob = layout('blob');
+  const digest = 'a'.repeat(64);
+  fs.writeFileSync(path.join(blob, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${digest}`, size: 10, annotations: { 'org.opencontainers.image.ref.name': 'x' } }] }));
+  fs.symlinkSync('/dev/zero', path.join(blob, 'blobs', 'sha256', digest));
+  assertOneLineError(run(['image', 'import', blob]), 1, new RegExp(`blob sha256:${digest} is a symbolic link`));
+});
+
 test('a module importing something wtm lacks is named, exit 1', () => {
   // (module (import "env" "nope" (func)) (func (export "_start")))
   const bytes = Buffer.from('0061736d01000000010401600000020c0103656e76046e6f7065000003020100070a01065f73746172740001' + '0a040102000b', 'hex');

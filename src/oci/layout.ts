@@ -180,19 +180,36 @@ export function readIndexImages(manifests: Descriptor[], read: BlobReader, what:
   return images;
 }
 
+/**
+ * A file of a layout a user was given: a regular file only, not followed through a link at its
+ * own name, opened without blocking (a FIFO or a device named index.json or a blob would
+ * otherwise hang the import, or read /dev/zero for ever).
+ */
+function readLayoutFile(dir: string, rel: string, what = rel): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ImageError(`${dir}: ${what} ${code === 'ENOENT' ? 'is missing' : code === 'ELOOP' ? 'is a symbolic link' : `cannot be read (${code})`}`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new ImageError(`${dir}: ${what} is not a regular file`);
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** An OCI image layout directory (oci-layout, index.json, blobs/sha256/...): its images (see readIndexImages). */
 export function readOciLayoutImages(dir: string, tag?: string): ImageContent[] {
   const layoutFile = path.join(dir, 'oci-layout');
   if (!fs.existsSync(layoutFile)) throw new ImageError(`${dir}: not an OCI image layout (no oci-layout file)`);
-  const index = parseJson<{ manifests?: Descriptor[] }>(fs.readFileSync(path.join(dir, 'index.json')), `${dir}/index.json`);
+  const index = parseJson<{ manifests?: Descriptor[] }>(readLayoutFile(dir, 'index.json'), `${dir}/index.json`);
   if (!Array.isArray(index.manifests) || index.manifests.length === 0) throw new ImageError(`${dir}: index.json lists no manifest`);
   const read: BlobReader = (digest) => {
-    const file = path.join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
-    try {
-      return fs.readFileSync(file);
-    } catch {
-      throw new ImageError(`${dir}: blob ${digest} is missing`);
-    }
+    const file = path.join('blobs', 'sha256', digest.slice('sha256:'.length));
+    return readLayoutFile(dir, file, `blob ${digest}`);
   };
   return readIndexImages(index.manifests, read, dir, repoFromPath(dir, false), tag);
 }
