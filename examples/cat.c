@@ -6,7 +6,10 @@
 
 static int cat(FILE *f, const char *prefix) {
   char line[4096];
-  while (fgets(line, sizeof line, f)) printf("%s%s", prefix, line);
+  while (fgets(line, sizeof line, f)) {
+    /* Output gone (a closed pipe: EPIPE, as `| head` leaves it): stop, as cat does. */
+    if (printf("%s%s", prefix, line) < 0) return 1;
+  }
   return ferror(f) ? 1 : 0;
 }
 

@@ -95,6 +95,14 @@ test('a hostile image layout (links, a FIFO) is one line, at once', () => {
   assertOneLineError(run(['image', 'import', blob]), 1, new RegExp(`blob sha256:${digest} is a symbolic link`));
 });
 
+// A guest whose output is gone gets EPIPE from fd_write (WASI has no SIGPIPE): the example
+// cat stops on it, so `yes | wtm run cat | head` ends (it ran for ever).
+test('yes | wtm run examples/cat.wasm | head -2 ends: the guest sees EPIPE and stops', () => {
+  const r = spawnSync('sh', ['-c', 'yes | "$1" "$2" run --no-record "$3" | head -2', 'sh', process.execPath, wtm, path.join(root, 'examples/cat.wasm')], { encoding: 'utf8', timeout: 30000, env: { ...process.env, WTM_HOME: home } });
+  assert.equal(r.signal, null, 'ended by itself');
+  assert.equal(r.stdout, 'y\ny\n');
+});
+
 test('a module importing something wtm lacks is named, exit 1', () => {
   // (module (import "env" "nope" (func)) (func (export "_start")))
   const bytes = Buffer.from('0061736d01000000010401600000020c0103656e76046e6f7065000003020100070a01065f73746172740001' + '0a040102000b', 'hex');
