@@ -368,7 +368,6 @@ function invokeConfig(bytes: Uint8Array, module: WebAssembly.Module, name: strin
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** What went wrong reading a file, as a user reads it. */
 const WASM_MAGIC = Buffer.from([0, 0x61, 0x73, 0x6d]);
 
 /** No control characters but tab, newline, carriage return and form feed. */
@@ -416,6 +415,7 @@ async function readModuleFile(file: string): Promise<Uint8Array> {
   }
 }
 
+/** What went wrong reading a file, as a user reads it. */
 function readError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' };
