@@ -66,10 +66,14 @@ test('a module (or an image) from a device or a pipe: not wasm is one line at on
     // An image is a file or a directory, never a device read whole.
     assertOneLineError(run(['image', 'import', dev]), 1, new RegExp(`${dev}: not a file or a directory`));
   }
-  // Through a shell's pipe (Node gives a child's stdin a socket, which /dev/stdin cannot open).
+  // Through a shell's pipe.
   const r = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" run --no-record /dev/stdin piped', 'sh', path.join(root, 'examples/hello.wasm'), process.execPath, wtm], { encoding: 'utf8', timeout: 30000, env: { ...process.env, WTM_HOME: home } });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'hello from wasm piped\n');
+  // And from a socket, which /dev/stdin cannot open again: wtm reads its fd 0.
+  const s = run(['run', '--no-record', '/dev/stdin', 'socket'], { input: fs.readFileSync(path.join(root, 'examples/hello.wasm')) });
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(s.stdout, 'hello from wasm socket\n');
 });
 
 // A hostile OCI layout: its index.json a link to /dev/zero, or a FIFO, or a blob that is a

@@ -385,34 +385,45 @@ export const MAX_STREAMED_MODULE_BYTES = 1 << 30;
  * neither the wasm magic nor text: `wtm run /dev/zero` read for ever.
  */
 async function readModuleFile(file: string): Promise<Uint8Array> {
-  const fh = await fs.promises.open(file, 'r');
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (e) {
+    // /dev/stdin on a socket (as Node's spawn gives a child) cannot be opened again: read fd 0.
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO' && STDIN_NAMES.has(file)) return readStream(process.stdin, file);
+    throw e;
+  }
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
     if (st.isFile()) return await fh.readFile();
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let checked = false;
-    for (;;) {
-      const buf = Buffer.alloc(1 << 20);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (!checked && total >= 4) {
-        checked = true;
-        const head = Buffer.concat(chunks);
-        // Neither the magic nor text (the WebAssembly text format) at the start: given up at once.
-        if (!head.subarray(0, 4).equals(WASM_MAGIC) && !looksLikeText(head.subarray(0, 4096))) {
-          throw new UserError(`${file} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
-        }
-      }
-      if (total > MAX_STREAMED_MODULE_BYTES) throw new UserError(`${file}: a module read from a stream may be at most ${MAX_STREAMED_MODULE_BYTES >> 20} MiB`);
-    }
-    return Buffer.concat(chunks);
+    return await readStream(fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }), file);
   } finally {
     await fh.close();
   }
+}
+
+const STDIN_NAMES = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/** A module from a stream, given up at once when it starts with neither the magic nor text. */
+async function readStream(stream: AsyncIterable<Buffer>, file: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let checked = false;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (!checked && total >= 4) {
+      checked = true;
+      const head = Buffer.concat(chunks);
+      // Neither the magic nor text (the WebAssembly text format) at the start: given up at once.
+      if (!head.subarray(0, 4).equals(WASM_MAGIC) && !looksLikeText(head.subarray(0, 4096))) {
+        throw new UserError(`${file} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
+      }
+    }
+    if (total > MAX_STREAMED_MODULE_BYTES) throw new UserError(`${file}: a module read from a stream may be at most ${MAX_STREAMED_MODULE_BYTES >> 20} MiB`);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** What went wrong reading a file, as a user reads it. */
