@@ -149,6 +149,37 @@ test('timeline: a guest writing </script> cannot end the data element; default f
   }
 });
 
+// Results given by fault injection are marked in the log (bit 0x80 of the call id): the page
+// frames their marks in red, names them on hover and counts them in the legend, the same
+// records `trace` marks [injected].
+test('timeline of a chaos run: the injected results are the ones trace marks, framed, named and counted', { skip: env.skip }, async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-timeline-chaos-'));
+  const id = record(['--chaos', '11:0.3', '--dir', `${work}:/data`, path.join(guests, 'chaos_io.wasm'), 'careful', '/data/out', '30']);
+  const traced = cli(['trace', '-o', 'json', id]).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const want = traced.filter((j) => j.injected === true).map((j) => j.index);
+  assert.ok(want.length > 5, `${want.length} injected`);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wtm-timeline-chaos-out-')), 'chaos.html');
+  assert.equal(cli(['timeline', '--out', file, id]).status, 0);
+  const b = await env.chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const { page, errors } = await open(b, file);
+    assert.deepEqual(errors, []);
+    const ds = await page.evaluate(() => ({ ...document.getElementById('timeline').dataset }));
+    assert.equal(Number(ds.injected), want.length);
+    const [lane] = await page.evaluate(() => window.wtmTimeline.lanes());
+    assert.deepEqual(lane.injected, want);
+    // Hover text: an injected call says so, and shows the call's own name (the bit is not part of it).
+    const said = await page.evaluate((i) => window.wtmTimeline.describe(0, i), want[0]);
+    assert.match(said, /\[injected\] this result was given by fault injection/);
+    assert.ok(said.startsWith(traced[want[0]].call + '('), said);
+    const plain = traced.findIndex((j) => !j.injected && j.call === 'fd_write');
+    assert.doesNotMatch(await page.evaluate((i) => window.wtmTimeline.describe(0, i), plain), /injected/);
+    assert.match(await page.locator('#legend').textContent(), new RegExp(`injected \\(--chaos\\) ${want.length}`));
+  } finally {
+    await b.close();
+  }
+});
+
 test('timeline: bad input is one line', () => {
   assertOneLineError(cli(['timeline']), 2, /^wtm timeline: needs one process ID/);
   assertOneLineError(cli(['timeline', '-o', 'yaml', 'x']), 2, /^wtm timeline: -o yaml: expected text or json/);

@@ -38,6 +38,7 @@ export const PAGE_SCRIPT = String.raw`
   var root = document.getElementById('timeline');
   var data = JSON.parse(document.getElementById('data').textContent);
   var COLORS = ['#2563eb', '#d97706', '#9333ea', '#059669', '#dc2626', '#6b7280'];
+  var INJECTED_COLOR = '#e11d48';
   var LABEL_W = 250, AXIS_H = 26, ROW_H = 9, HEAD_H = 16, PAD = 5;
   var KN = data.kinds.length;
   var LANE_H = HEAD_H + KN * ROW_H + PAD * 2;
@@ -109,8 +110,11 @@ export const PAGE_SCRIPT = String.raw`
       notes: new Map(), end: 0, byKind: [], maxDur: []
     };
     var n = L.start.length, sorted = true, counts = new Int32Array(KN), prevRet = new Float64Array(data.calls.length);
+    // A call whose result fault injection (--chaos) gave: bit 0x80 of its call id, as in the log.
+    L.injected = [];
+    for (var i = 0; i < n; i++) if (L.call[i] & 0x80) { L.call[i] &= 0x7f; L.injected.push(i); }
     // Undo the deltas: starts from the call before, results from the last of the same call.
-    for (var i = 1; i < n; i++) L.start[i] += L.start[i - 1];
+    for (i = 1; i < n; i++) L.start[i] += L.start[i - 1];
     for (i = 0; i < n; i++) {
       var r = L.ret[i];
       if (r === r) { r += prevRet[L.call[i]]; prevRet[L.call[i]] = r; L.ret[i] = r; }
@@ -219,6 +223,15 @@ export const PAGE_SCRIPT = String.raw`
         if (count) { ctx.globalAlpha = Math.min(1, 0.45 + 0.12 * Math.log2(count)); ctx.fillRect(bucket, ry, 2, ROW_H - 1); drawn++; }
         ctx.globalAlpha = 1;
       }
+      // Injected results: a red frame around the mark, whatever its kind.
+      ctx.strokeStyle = INJECTED_COLOR; ctx.lineWidth = 1.5;
+      for (var j = 0; j < L.injected.length; j++) {
+        var ic = L.injected[j], is = L.start[ic] + off;
+        if (is > tR || is + L.dur[ic] < tL) continue;
+        var ix = LABEL_W + (is - t0) / scale, iy = y + HEAD_H + PAD / 2 + L.kind[ic] * ROW_H;
+        if (ix < LABEL_W) continue;
+        ctx.strokeRect(ix - 1.5, iy - 1, Math.max(3, L.dur[ic] / scale) + 3, ROW_H + 1);
+      }
       if (selected && selected.lane === li) {
         var sx = LABEL_W + (off + L.start[selected.i] - t0) / scale, sy = y + HEAD_H + PAD / 2 + L.kind[selected.i] * ROW_H;
         ctx.strokeStyle = '#111827'; ctx.lineWidth = 2;
@@ -300,6 +313,7 @@ export const PAGE_SCRIPT = String.raw`
     var spec = data.calls[L.call[c]], nt = L.notes.get(c);
     var lines = [spec.name + '(' + data.strings[L.args[c]] + ')' + (fmtRet(L.call[c], L.ret[c]) ? ' = ' + fmtRet(L.call[c], L.ret[c]) : '')];
     lines.push('record ' + c + ' \u00b7 ' + data.kinds[L.kind[c]] + ' \u00b7 lane ' + L.src.id.slice(0, 8));
+    if (L.injected.indexOf(c) >= 0) lines.push('[injected] this result was given by fault injection (--chaos), not by the system');
     lines.push('at ' + fmtNs(L.start[c]) + ' in its process' + (L.src.offsetNs ? ' (' + fmtNs(L.src.offsetNs + L.start[c]) + ' on the timeline)' : '') + ', took ' + fmtNs(L.dur[c]));
     if (nt) lines.push((nt[1] ? nt[1] + ': ' : '') + (nt[2].length > 600 ? nt[2].slice(0, 600) + '\u2026' : nt[2]));
     return lines.join('\n');
@@ -366,6 +380,15 @@ export const PAGE_SCRIPT = String.raw`
     s.appendChild(document.createTextNode(name + ' ' + totals[k]));
     legend.appendChild(s);
   });
+  var injectedTotal = lanes.reduce(function (n, L) { return n + L.injected.length; }, 0);
+  if (injectedTotal) {
+    var si = document.createElement('span'), swi = document.createElement('i');
+    swi.style.background = 'transparent'; swi.style.outline = '2px solid ' + INJECTED_COLOR;
+    si.appendChild(swi);
+    si.appendChild(document.createTextNode('injected (--chaos) ' + injectedTotal));
+    legend.appendChild(si);
+  }
+  root.dataset.injected = String(injectedTotal);
   document.getElementById('title').textContent = data.title;
   document.title = data.title + ' \u00b7 wtm timeline';
   resize();
@@ -378,7 +401,8 @@ export const PAGE_SCRIPT = String.raw`
       return { x: LABEL_W + (L.src.offsetNs + L.start[i] - t0) / scale, y: AXIS_H + li * LANE_H - scrollY + HEAD_H + PAD / 2 + L.kind[i] * ROW_H + ROW_H / 2 };
     },
     view: function () { return { t0: t0, nsPerPx: scale, scrollY: scrollY }; },
-    lanes: function () { return lanes.map(function (L) { return { id: L.src.id, calls: L.start.length, offsetNs: L.src.offsetNs }; }); }
+    lanes: function () { return lanes.map(function (L) { return { id: L.src.id, calls: L.start.length, offsetNs: L.src.offsetNs, injected: L.injected.slice() }; }); },
+    describe: function (li, i) { return describe(lanes[li], i); }
   };
   root.dataset.drawMs = (performance.now() - t1).toFixed(1);
   root.dataset.loadMs = (performance.now() - t0load).toFixed(1);
