@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChaosSystem, Errno, Filetype, FdFlags, parseChaos, Runtime } from '../dist/internal.js';
 import { assertOneLineError } from './helpers.js';
+import { taskChaosSeed } from '../dist/runtime/guest-tasks.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wtm = path.join(root, 'bin/wtm.js');
@@ -181,4 +182,36 @@ test('chaos: a guest that does not handle short writes is caught, and the record
   const rp = wtmIn(home, ['replay', id]);
   assert.equal(rp.status, 3);
   assert.match(rp.stderr, new RegExp(caught[0]));
+});
+
+// The tasks a guest starts while it runs with chaos get chaos too, each a seed of its own drawn
+// from the guest's seed and the submit's number: the same seed gives the same task seeds and
+// the same faults in each task; the tasks of one guest differ.
+test('chaos reaches the tasks a guest starts: a seed each, drawn from the parent seed, the same faults again', () => {
+  const hello = path.join(root, 'examples/hello.wasm');
+  const fanout = path.join(root, 'examples/fanout.wasm');
+  const runTree = () => {
+    const home = tmp('wtm-chaos-tasks-');
+    const r = wtmIn(home, ['run', '--chaos', '5:0.5', fanout, hello, '4']);
+    assert.equal(r.status, 0, r.stderr);
+    const all = JSON.parse(wtmIn(home, ['get', 'processes', '-o', 'json']).stdout);
+    const parent = processId(r.stderr);
+    const tasks = all.filter((p) => p.parentId === parent);
+    assert.equal(tasks.length, 4);
+    // Task i (argv task-i) was the (i+1)-th submit.
+    return Object.fromEntries(tasks.map((t) => {
+      const d = wtmIn(home, ['describe', t.id]).stdout;
+      const m = /^Chaos: +seed (\d+), rate 0\.5/m.exec(d);
+      assert.ok(m, d);
+      return [t.argv[1], { seed: Number(m[1]), calls: calls(home, t.id) }];
+    }));
+  };
+  const a = runTree();
+  const b = runTree();
+  for (let i = 0; i < 4; i++) {
+    assert.equal(a[`task-${i}`].seed, taskChaosSeed(5, i + 1));
+    assert.deepEqual(b[`task-${i}`], a[`task-${i}`], `task-${i}: the same seed, the same faults`);
+  }
+  assert.equal(new Set(Object.values(a).map((t) => t.seed)).size, 4, 'a seed each');
+  assert.ok(Object.values(a).some((t) => t.calls.some(([, injected]) => injected)), 'faults reached the tasks');
 });

@@ -72,7 +72,8 @@ Flags:
                           do (default 0.1; 0.05 or 5%). The choices come from SEED alone: the
                           same seed makes the same choices at the same calls. Injected results
                           are recorded and marked [injected] by trace and describe; replay
-                          reproduces them (docs/chaos.md)
+                          reproduces them. The tasks the guest starts get chaos too, each
+                          a seed drawn from SEED (docs/chaos.md)
   --queue URL             send the tasks the guest starts to a task queue on NATS JetStream
                           (nats://HOST:PORT): they run on the machines serving it (wtm
                           worker), recorded into the shared registry (the queue's server

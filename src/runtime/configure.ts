@@ -9,7 +9,7 @@ import type { ChaosOptions } from '../system/chaos.js';
 export class UserError extends Error {}
 
 /** A library caller's chaos options, checked as the CLI's are. */
-function checkChaos(c: ChaosOptions): ChaosOptions {
+export function checkChaos(c: ChaosOptions): ChaosOptions {
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new UserError(`chaos.seed must be a whole number from 0 to 2^53-1 (got ${c.seed})`);
   if (c.rate !== undefined && !(c.rate > 0 && c.rate <= 1)) throw new UserError(`chaos.rate must be above 0 and at most 1 (got ${c.rate})`);
   return { seed: c.seed, ...(c.rate !== undefined ? { rate: c.rate } : {}) };

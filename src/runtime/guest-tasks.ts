@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../registry/digest.js';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Errno, type Out, type TaskHost } from '../system/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -79,6 +80,15 @@ function wellFormedMount(raw: unknown): boolean {
 }
 
 /**
+ * The chaos seed of the n-th task a guest with chaos `seed` starts: 52 bits of
+ * sha256("SEED:task:N"), so a run with the same seed gives its tasks the same seeds, and tasks
+ * of one guest get different ones.
+ */
+export function taskChaosSeed(seed: number, n: number): number {
+  return parseInt(sha256Hex(`${seed}:task:${n}`).slice(0, 13), 16);
+}
+
+/**
  * The worker side of the `wtm` calls. Specs are checked here against the guest's own file
  * system: the module must be a file the guest can read, and each mount a directory the guest
  * can reach, shared with no more access than the guest has. Waiting blocks the worker
@@ -90,12 +100,16 @@ export class GuestTasks implements TaskHost {
   private readonly counter: Int32Array | null;
   /** Replies taken from the port so far. */
   private received = 0;
+  /** Tasks given a chaos seed so far (the seed of the n-th is drawn from n). */
+  private chaosTasks = 0;
 
   constructor(
     private readonly sandbox: Sandbox,
     private readonly channel: TaskChannel,
     private readonly send: (msg: TaskMessage) => void,
     private readonly parentId: string | undefined,
+    /** This guest's fault injection: each task it starts gets a seed of its own from it. */
+    private readonly chaos?: { seed: number; rate?: number },
   ) {
     this.counter = channel.tree ? new Int32Array(channel.tree.counter) : null;
   }
@@ -261,6 +275,7 @@ export class GuestTasks implements TaskHost {
       ...(s.timeout_ms !== undefined ? { timeoutMs: s.timeout_ms as number } : {}),
       ...(s.memory_limit !== undefined ? { memoryLimitBytes: s.memory_limit as number } : {}),
       ...(this.parentId ? { parentId: this.parentId } : {}),
+      ...(this.chaos ? { chaos: { seed: taskChaosSeed(this.chaos.seed, ++this.chaosTasks), ...(this.chaos.rate !== undefined ? { rate: this.chaos.rate } : {}) } } : {}),
     };
   }
 

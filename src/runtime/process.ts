@@ -159,7 +159,7 @@ export function runProcess(module: WebAssembly.Module, config: ProcessConfig, po
     return { exitCode: 1, error: (e as Error).message };
   }
   if (tasks) {
-    sys.setTaskHost(new GuestTasks(sys, tasks, post, config.processId));
+    sys.setTaskHost(new GuestTasks(sys, tasks, post, config.processId, config.chaos));
   }
   try {
     const onRecord = traceListener(config.trace, config.stderr, post);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { MountConfig, PreopenConfig, ProcessConfig } from './config.js';
+import { checkChaos } from './configure.js';
 import type { TaskSpec } from './tasks.js';
 
 export function envList(env: TaskSpec['env']): string[] {
@@ -47,5 +48,6 @@ export function taskConfig(spec: TaskSpec, root: MountConfig, others: MountConfi
   return {
     args: [taskArgv0(spec), ...(spec.args ?? [])], env: envList(spec.env), mounts, preopens,
     stdin, stdout: 'pipe', stderr: 'pipe', record: false,
+    ...(spec.chaos ? { chaos: checkChaos(spec.chaos) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MountConfig } from './config.js';
+import type { ChaosOptions } from '../system/chaos.js';
 import { mkdirsSync } from '../fs/mkdirs.js';
 
 /**
@@ -42,6 +43,11 @@ export interface TaskSpec {
    * the machine that runs the task (a worker of a distributed queue).
    */
   snapshots?: SnapshotMount[];
+  /**
+   * Fault injection for this task (docs/chaos.md). The tasks a guest starts while it runs with
+   * chaos get one of their own: a seed drawn from the guest's seed and the submit's number.
+   */
+  chaos?: ChaosOptions;
   /** Wall-clock limit in ms: past it the task is stopped (state `timeout`). */
   timeoutMs?: number;
   /** Memory limit in bytes: `memory.grow` past it fails inside the guest. */
