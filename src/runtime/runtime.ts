@@ -368,21 +368,13 @@ function invokeConfig(bytes: Uint8Array, module: WebAssembly.Module, name: strin
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const WASM_MAGIC = Buffer.from([0, 0x61, 0x73, 0x6d]);
-
-/** No control characters but tab, newline, carriage return and form feed. */
-function looksLikeText(b: Uint8Array): boolean {
-  for (const c of b) if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d) return false;
-  return true;
-}
-
 /** The largest module read from a pipe or a device (a file's own size bounds it). */
 export const MAX_STREAMED_MODULE_BYTES = 1 << 30;
 
 /**
  * A module file's bytes. A regular file is read whole. A pipe or a device (`/dev/stdin`) is
  * read in chunks, up to MAX_STREAMED_MODULE_BYTES, and given up at once when it starts with
- * neither the wasm magic nor text: `wtm run /dev/zero` read for ever.
+ * neither the wasm magic nor the text format: `wtm run /dev/zero` read for ever.
  */
 async function readModuleFile(file: string): Promise<Uint8Array> {
   let fh: fs.promises.FileHandle;
@@ -413,11 +405,11 @@ async function readStream(stream: AsyncIterable<Buffer>, file: string): Promise<
   for await (const chunk of stream) {
     chunks.push(chunk);
     total += chunk.length;
-    if (!checked && total >= 4) {
+    if (!checked && total >= 8) {
       checked = true;
       const head = Buffer.concat(chunks);
-      // Neither the magic nor text (the WebAssembly text format) at the start: given up at once.
-      if (!head.subarray(0, 4).equals(WASM_MAGIC) && !looksLikeText(head.subarray(0, 4096))) {
+      // Neither the magic nor the text format's start (looksLikeWat, as load() decides): given up at once.
+      if (!hasWasmMagic(head) && !looksLikeWat(file, head)) {
         throw new UserError(`${file} is not a WebAssembly module (a .wasm file starts with the bytes \\0asm)`);
       }
     }
